@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Build our Collector distribution `otelcol-clinic` from builder-config.yaml with the pinned OCB.
+#   collector/build.sh            build if missing or stale (manifest changed), else do nothing
+#   collector/build.sh --force    rebuild
+# Output: collector/_build/otelcol-clinic (git-ignored). Go's module cache (GOMODCACHE) and build
+# cache (GOCACHE) are reused, so a rebuild after a manifest change only compiles what changed.
+# TELEMETRYGEN=1 also installs telemetrygen (used by benchmarks/collector.py) next to the binary.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+manifest="$here/builder-config.yaml"
+build_dir="$here/_build"
+binary="$build_dir/otelcol-clinic"
+stamp="$build_dir/otelcol-clinic.manifest-sha256"
+# One release line for the builder, the manifest and telemetrygen (see builder-config.yaml).
+OCB_VERSION="v0.161.0"
+TELEMETRYGEN_VERSION="v0.161.0"
+tools_bin="${OTEL_CLINIC_TOOLS_BIN:-${XDG_CACHE_HOME:-$HOME/.cache}/otel-clinic/bin}"
+
+command -v go >/dev/null || { echo "build.sh: the Go toolchain (go) is required" >&2; exit 2; }
+mkdir -p "$build_dir" "$tools_bin"
+
+want_hash="$( (cat "$manifest"; echo "ocb=$OCB_VERSION") | sha256sum | cut -d' ' -f1)"
+force=0
+[[ "${1:-}" == "--force" ]] && force=1
+
+install_tool() {  # install_tool <module@version> <binary-name> <version-tag>
+  local target="$tools_bin/$2-$3"
+  if [[ ! -x "$target" ]]; then
+    echo "build.sh: installing $1" >&2
+    GOBIN="$tools_bin" CGO_ENABLED=0 go install "$1"
+    mv "$tools_bin/$2" "$target"
+  fi
+  echo "$target"
+}
+
+if [[ "${TELEMETRYGEN:-0}" == "1" ]]; then
+  tg="$(install_tool "github.com/open-telemetry/opentelemetry-collector-contrib/cmd/telemetrygen@$TELEMETRYGEN_VERSION" telemetrygen "$TELEMETRYGEN_VERSION")"
+  ln -sf "$tg" "$build_dir/telemetrygen"
+fi
+
+if [[ $force == 0 && -x "$binary" && -f "$stamp" && "$(cat "$stamp")" == "$want_hash" ]]; then
+  echo "build.sh: $binary is up to date" >&2
+  exit 0
+fi
+
+builder="$(install_tool "go.opentelemetry.io/collector/cmd/builder@$OCB_VERSION" builder "$OCB_VERSION")"
+echo "build.sh: building otelcol-clinic (first build takes several minutes)" >&2
+cd "$here"
+"$builder" --config="$manifest"
+mv -f "$build_dir/src/otelcol-clinic" "$binary"
+echo "$want_hash" > "$stamp"
+"$binary" --version >&2
