@@ -1,0 +1,147 @@
+"""Health settings: Django `OTEL_CLINIC_HEALTH` dict (or a plain mapping) overridden by OTEL_CLINIC_HEALTH_* env.
+
+Every key can be overridden by `OTEL_CLINIC_HEALTH_<KEY>` (lists comma-separated, booleans true/false), e.g.
+`OTEL_CLINIC_HEALTH_TOKEN`, `OTEL_CLINIC_HEALTH_REDIS_URL`, `OTEL_CLINIC_HEALTH_TIMEOUT`. Bad values raise
+`ConfigError` naming the setting.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+from otel_clinic.errors import ConfigError
+
+SETTING = "OTEL_CLINIC_HEALTH"
+ENV_PREFIX = "OTEL_CLINIC_HEALTH_"
+
+BUILTIN_CHECKS = ("database", "cache", "redis", "broker", "disk", "memory", "tls_certificate")
+DEFAULT_CRITICAL = ("database", "cache", "redis", "broker")
+
+
+@dataclass(frozen=True)
+class HealthSettings:
+    checks: tuple[str, ...] | None = None  # built-ins to enable; None: everything that is configured
+    databases: tuple[str, ...] | None = None  # None: every alias in settings.DATABASES
+    caches: tuple[str, ...] | None = None  # None: every alias in settings.CACHES
+    redis_url: str | None = None
+    redis_urls: Mapping[str, str] | None = None  # extra servers: {"sessions": url} -> check "redis.sessions"
+    broker_url: str | None = None  # default: Django's CELERY_BROKER_URL
+    broker_queues: tuple[str, ...] = ()
+    broker_worker_ping: bool = False
+    disk_paths: tuple[str, ...] = ("/",)
+    disk_warning: float = 90.0
+    disk_critical: float = 95.0
+    memory_warning: float = 80.0
+    memory_critical: float = 90.0
+    tls_hosts: tuple[str, ...] = ()
+    tls_warning_days: float = 30.0
+    tls_critical_days: float = 0.0
+    tls_ca_file: str | None = None
+    timeout: float = 2.0
+    cache_interval: float = 10.0
+    critical: tuple[str, ...] | None = None  # None: DEFAULT_CRITICAL plus each custom check's own flag
+    token: str | None = None
+    allow_loopback: bool = True
+
+    @classmethod
+    def load(cls, options: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> "HealthSettings":
+        env = os.environ if environ is None else environ
+        options = dict(options or {})
+        known = {f.name for f in fields(cls)}
+        for key in options:
+            if key not in known:
+                raise ConfigError(SETTING, key, "one of the keys " + ", ".join(sorted(known)))
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            env_name = ENV_PREFIX + f.name.upper()
+            if env.get(env_name, "") != "" and f.name != "redis_urls":
+                values[f.name] = _parse(env_name, f.name, env[env_name], from_env=True)
+            elif f.name in options:
+                values[f.name] = _parse(f"{SETTING}[{f.name!r}]", f.name, options[f.name], from_env=False)
+        settings = cls(**values)
+        settings._validate()
+        return settings
+
+    def _validate(self) -> None:
+        for name in ("disk_warning", "disk_critical", "memory_warning", "memory_critical"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 100.0:
+                raise ConfigError(f"{SETTING}[{name!r}]", value, "a percentage between 0 and 100")
+        if self.disk_warning > self.disk_critical:
+            raise ConfigError(f"{SETTING}['disk_warning']", self.disk_warning, "<= disk_critical")
+        if self.memory_warning > self.memory_critical:
+            raise ConfigError(f"{SETTING}['memory_warning']", self.memory_warning, "<= memory_critical")
+        if self.tls_critical_days > self.tls_warning_days:
+            raise ConfigError(f"{SETTING}['tls_critical_days']", self.tls_critical_days, "<= tls_warning_days")
+        if self.checks is not None:
+            for name in self.checks:
+                if name not in BUILTIN_CHECKS:
+                    raise ConfigError(f"{SETTING}['checks']", name, "built-in checks " + ", ".join(BUILTIN_CHECKS))
+        if self.redis_urls is not None:
+            for key, url in self.redis_urls.items():
+                _check_url(f"{SETTING}['redis_urls'][{key!r}]", url, ("redis", "rediss", "unix"))
+        if self.redis_url:
+            _check_url(f"{SETTING}['redis_url']", self.redis_url, ("redis", "rediss", "unix"))
+
+
+_FLOATS = {"disk_warning", "disk_critical", "memory_warning", "memory_critical", "tls_warning_days",
+           "tls_critical_days", "timeout", "cache_interval"}
+_POSITIVE = {"timeout"}
+_NON_NEGATIVE = {"cache_interval"}
+_LISTS = {"checks", "databases", "caches", "broker_queues", "disk_paths", "tls_hosts", "critical"}
+_BOOLS = {"broker_worker_ping", "allow_loopback"}
+_STRINGS = {"redis_url", "broker_url", "tls_ca_file", "token"}
+
+
+def _parse(setting: str, name: str, raw: Any, *, from_env: bool) -> Any:
+    if name in _FLOATS:
+        try:
+            value = float(raw)
+        except (TypeError, ValueError):
+            raise ConfigError(setting, raw, "a number") from None
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ConfigError(setting, raw, "a finite number")
+        if name in _POSITIVE and value <= 0:
+            raise ConfigError(setting, raw, "a number of seconds > 0")
+        if name in _NON_NEGATIVE and value < 0:
+            raise ConfigError(setting, raw, "a number of seconds >= 0")
+        return value
+    if name in _LISTS:
+        if from_env and isinstance(raw, str):
+            items = [part.strip() for part in raw.split(",") if part.strip()]
+        elif isinstance(raw, (list, tuple)) and all(isinstance(item, str) for item in raw):
+            items = list(raw)
+        else:
+            raise ConfigError(setting, raw, "a list of strings")
+        return tuple(items)
+    if name in _BOOLS:
+        if isinstance(raw, bool):
+            return raw
+        lowered = str(raw).strip().lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(setting, raw, "true or false")
+    if name in _STRINGS:
+        if raw is None:
+            return None
+        if not isinstance(raw, str):
+            raise ConfigError(setting, "<non-string>" if name == "token" else raw, "a string")
+        return raw
+    if name == "redis_urls":
+        if not isinstance(raw, Mapping) or not all(isinstance(k, str) and isinstance(v, str) for k, v in raw.items()):
+            raise ConfigError(setting, raw, "a mapping of name -> redis URL")
+        return dict(raw)
+    raise AssertionError(name)  # pragma: no cover - every field is classified above
+
+
+def _check_url(setting: str, url: str, schemes: tuple[str, ...]) -> None:
+    scheme = url.split("://", 1)[0] if "://" in url else ""
+    if scheme not in schemes:
+        from otel_clinic.health.redact import safe_url
+
+        raise ConfigError(setting, safe_url(url), "a URL with scheme " + " or ".join(f"{s}://" for s in schemes))

@@ -1,0 +1,93 @@
+"""Django views: /health/live (process only), /health/ready (critical checks), /health/ (full JSON).
+
+Details (check names, messages, version) go only to an authorised caller: a matching token in
+`Authorization: Bearer <token>` or `X-Health-Token`, or (if allow_loopback) a loopback client address.
+Everyone else gets `{status, timestamp}`. These views create no spans; the foundation excludes /health/ paths
+from request instrumentation.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import logging
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.http import require_safe
+
+from otel_clinic.health.config import HealthSettings
+from otel_clinic.health.report import full_body, minimal_body
+from otel_clinic.health.result import HealthReport, Status, worst
+from otel_clinic.health.state import get_runner, get_settings
+
+logger = logging.getLogger(__name__)
+
+_LIVE_BODY = b'{"status": "ok"}'
+_NO_STORE = "no-store"
+
+
+def _supplied_token(request: HttpRequest) -> str | None:
+    auth = request.META.get("HTTP_AUTHORIZATION", "")
+    if auth[:7].lower() == "bearer ":
+        return auth[7:].strip()
+    return request.META.get("HTTP_X_HEALTH_TOKEN")
+
+
+def is_authorised(request: HttpRequest, settings: HealthSettings) -> bool:
+    supplied = _supplied_token(request)
+    if settings.token and supplied and hmac.compare_digest(supplied.encode(), settings.token.encode()):
+        return True
+    if settings.allow_loopback:
+        try:
+            return ipaddress.ip_address(request.META.get("REMOTE_ADDR", "")).is_loopback
+        except ValueError:
+            return False
+    return False
+
+
+def _respond(body: dict[str, Any], status: Status) -> JsonResponse:
+    response = JsonResponse(body, status=503 if status is Status.DOWN else 200)
+    response["Cache-Control"] = _NO_STORE
+    return response
+
+
+def _failure(exc: Exception) -> JsonResponse:
+    # Our own failure must not look healthy, and must not raise into the request.
+    logger.warning("health view failed: %s", type(exc).__name__, exc_info=True)
+    return _respond(minimal_body(Status.DOWN), Status.DOWN)
+
+
+@require_safe
+def live(request: HttpRequest) -> HttpResponse:
+    """Liveness: the process answers. Never touches a dependency."""
+    response = HttpResponse(_LIVE_BODY, content_type="application/json")
+    response["Cache-Control"] = _NO_STORE
+    return response
+
+
+@require_safe
+def ready(request: HttpRequest) -> HttpResponse:
+    """Readiness: 503 only when a critical check is down; degraded or non-critical problems stay ready."""
+    try:
+        report = get_runner().report()
+        critical = HealthReport({n: r for n, r in report.results.items() if r.critical}, report.timestamp)
+        status = worst(r.status for r in critical.results.values())
+        if is_authorised(request, get_settings()):
+            return _respond(full_body(critical, status), status)
+        return _respond(minimal_body(status), status)
+    except Exception as exc:
+        return _failure(exc)
+
+
+@require_safe
+def health(request: HttpRequest) -> HttpResponse:
+    """Everything: {status, version, environment, checks, timestamp, uptime_s}; 503 when overall down."""
+    try:
+        report = get_runner().report()
+        status = report.status
+        if is_authorised(request, get_settings()):
+            return _respond(full_body(report, status), status)
+        return _respond(minimal_body(status), status)
+    except Exception as exc:
+        return _failure(exc)
