@@ -1,0 +1,9 @@
+# gunicorn -c clinic_site/gunicorn.conf.py clinic_site.wsgi:application
+import os
+
+import otel_clinic
+
+bind = os.environ.get("CLINIC_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("CLINIC_WORKERS", "2"))
+# Not needed (otel_clinic also re-stamps after fork through os.register_at_fork) but documents the hook.
+post_fork = otel_clinic.post_fork

@@ -1,0 +1,55 @@
+"""Settings of the example clinic. SQLite by default; PostgreSQL through DATABASE_URL; Redis cache via REDIS_URL."""
+import os
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "example-clinic-not-secret")
+DEBUG = os.environ.get("DJANGO_DEBUG", "0") == "1"
+ALLOWED_HOSTS = ["*"]
+
+INSTALLED_APPS = [
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "otel_clinic.integrations.django",
+    "clinic",
+]
+MIDDLEWARE = [
+    "django.middleware.common.CommonMiddleware",
+]
+ROOT_URLCONF = "clinic_site.urls"
+WSGI_APPLICATION = "clinic_site.wsgi.application"
+USE_TZ = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+
+def _database(url: str | None) -> dict:
+    if not url:
+        return {"ENGINE": "django.db.backends.sqlite3", "NAME": os.environ.get("CLINIC_SQLITE_PATH", str(BASE_DIR / "db.sqlite3"))}
+    parsed = urlparse(url)
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": parsed.path.lstrip("/"),
+        "USER": unquote(parsed.username or ""),
+        "PASSWORD": unquote(parsed.password or ""),
+        "HOST": parsed.hostname or "127.0.0.1",
+        "PORT": str(parsed.port or 5432),
+    }
+
+
+DATABASES = {"default": _database(os.environ.get("DATABASE_URL"))}
+if os.environ.get("REDIS_URL"):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": os.environ["REDIS_URL"]}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Upstream "lab results" service the external_service endpoint calls (unreachable by default on purpose).
+CLINIC_UPSTREAM_URL = os.environ.get("CLINIC_UPSTREAM_URL", "http://127.0.0.1:9/")
+CLINIC_RATE_LIMIT_PER_MINUTE = int(os.environ.get("CLINIC_RATE_LIMIT_PER_MINUTE", "1000000"))
+
+OTEL_CLINIC_HEALTH = {
+    "checks": ["database", "cache", "disk"] + (["redis"] if os.environ.get("REDIS_URL") else []),
+    "redis_url": os.environ.get("REDIS_URL"),
+}
+
+LOGGING = {"version": 1, "disable_existing_loggers": False}

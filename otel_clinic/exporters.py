@@ -1,0 +1,217 @@
+"""Exporter factories and the fork-safe, failure-counting wrappers around them.
+
+Exporters are created lazily in the process (and thread) that first exports: a gunicorn master that calls
+``setup()`` before forking never opens a socket its workers would share, and after a fork the child builds its
+own exporter on its first export (the SDK already restarts batch threads and metric readers after fork).
+Failed exports are counted in ``clinic.telemetry.dropped{signal, reason="export_failed"}``; exceptions are
+logged once and turned into a failure result, never raised into the SDK.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+from pathlib import Path
+from typing import IO, Callable, Sequence
+
+from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
+from opentelemetry.sdk.metrics.export import MetricExporter, MetricExportResult, MetricsData
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+
+from otel_clinic.config import ClinicConfig
+
+_logger = logging.getLogger("otel_clinic.exporters")
+
+
+class DropCounter:
+    """Counts telemetry we lose; bound to a meter once the MeterProvider exists."""
+
+    def __init__(self) -> None:
+        self._counter = None
+
+    def bind(self, meter) -> None:
+        self._counter = meter.create_counter(
+            "clinic.telemetry.dropped", unit="{item}", description="Telemetry items otel_clinic dropped, by signal and reason"
+        )
+
+    def add(self, count: int, signal: str, reason: str) -> None:
+        if self._counter is not None and count:
+            try:
+                self._counter.add(count, {"signal": signal, "reason": reason})
+            except Exception:  # counting must never fail an export
+                pass
+
+
+class _Lazy:
+    """Holds one inner exporter per process, built on first use."""
+
+    def __init__(self, factory: Callable[[], object], name: str) -> None:
+        self._factory = factory
+        self._name = name
+        self._inner = None
+        self._pid = None
+        self._lock = threading.Lock()
+        self._warned = False
+
+    def get(self):
+        pid = os.getpid()
+        if self._inner is None or self._pid != pid:
+            with self._lock:
+                if self._inner is None or self._pid != pid:
+                    self._inner = self._factory()
+                    self._pid = pid
+        return self._inner
+
+    def warn_once(self, exc: BaseException) -> None:
+        if not self._warned:
+            self._warned = True
+            _logger.warning("otel_clinic: %s export failed (telemetry is dropped, the app is unaffected): %s", self._name, exc)
+
+    def shutdown(self) -> None:
+        inner, self._inner = self._inner, None
+        if inner is not None and self._pid == os.getpid():
+            try:
+                inner.shutdown()
+            except Exception:
+                pass
+
+
+class LazySpanExporter(SpanExporter):
+    def __init__(self, factory: Callable[[], SpanExporter], name: str, drops: DropCounter) -> None:
+        self._lazy = _Lazy(factory, name)
+        self._drops = drops
+
+    def export(self, spans: Sequence) -> SpanExportResult:
+        try:
+            result = self._lazy.get().export(spans)
+        except Exception as exc:
+            self._lazy.warn_once(exc)
+            result = SpanExportResult.FAILURE
+        if result is not SpanExportResult.SUCCESS:
+            self._drops.add(len(spans), "traces", "export_failed")
+        return result
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        inner = self._lazy._inner
+        return inner.force_flush(timeout_millis) if inner is not None else True
+
+    def shutdown(self) -> None:
+        self._lazy.shutdown()
+
+
+class LazyLogExporter(LogRecordExporter):
+    def __init__(self, factory: Callable[[], LogRecordExporter], name: str, drops: DropCounter) -> None:
+        self._lazy = _Lazy(factory, name)
+        self._drops = drops
+
+    def export(self, batch: Sequence) -> LogRecordExportResult:
+        try:
+            result = self._lazy.get().export(batch)
+        except Exception as exc:
+            self._lazy.warn_once(exc)
+            result = LogRecordExportResult.FAILURE
+        if result is not LogRecordExportResult.SUCCESS:
+            self._drops.add(len(batch), "logs", "export_failed")
+        return result
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return True
+
+    def shutdown(self) -> None:
+        self._lazy.shutdown()
+
+
+class LazyMetricExporter(MetricExporter):
+    """Cumulative temporality (what Prometheus needs) with the SDK's default aggregations."""
+
+    def __init__(self, factory: Callable[[], MetricExporter], name: str, drops: DropCounter) -> None:
+        super().__init__()
+        self._lazy = _Lazy(factory, name)
+        self._drops = drops
+
+    def export(self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs) -> MetricExportResult:
+        try:
+            result = self._lazy.get().export(metrics_data, timeout_millis=timeout_millis)
+        except Exception as exc:
+            self._lazy.warn_once(exc)
+            result = MetricExportResult.FAILURE
+        if result is not MetricExportResult.SUCCESS:
+            points = sum(
+                len(m.data.data_points)
+                for rm in metrics_data.resource_metrics
+                for sm in rm.scope_metrics
+                for m in sm.metrics
+            )
+            self._drops.add(points, "metrics", "export_failed")
+        return result
+
+    def force_flush(self, timeout_millis: float = 10_000) -> bool:
+        inner = self._lazy._inner
+        return inner.force_flush(timeout_millis) if inner is not None else True
+
+    def shutdown(self, timeout_millis: float = 30_000, **kwargs) -> None:
+        self._lazy.shutdown()
+
+
+# --- factories ----------------------------------------------------------------------------------------
+
+
+class _JsonLinesFile:
+    """A line-buffered append-only file opened per process (safe after fork)."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._lock = threading.Lock()
+
+    def write(self, text: str) -> int:
+        with self._lock:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            with open(self._path, "a", encoding="utf-8") as fh:
+                return fh.write(text)
+
+    def flush(self) -> None:
+        pass
+
+
+def _stream(config: ClinicConfig, kind: str, signal: str) -> IO:
+    if kind == "console":
+        return sys.stdout
+    return _JsonLinesFile(Path(config.export_dir) / f"{signal}.jsonl")  # type: ignore[return-value]
+
+
+def span_exporter_factory(config: ClinicConfig, kind: str) -> Callable[[], SpanExporter]:
+    if kind == "otlp":
+        if config.otlp_protocol == "grpc":
+            from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+        else:
+            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+        return OTLPSpanExporter
+    from opentelemetry.sdk.trace.export import ConsoleSpanExporter
+
+    return lambda: ConsoleSpanExporter(out=_stream(config, kind, "traces"), formatter=lambda s: s.to_json(indent=None) + "\n")
+
+
+def log_exporter_factory(config: ClinicConfig, kind: str) -> Callable[[], LogRecordExporter]:
+    if kind == "otlp":
+        if config.otlp_protocol == "grpc":
+            from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter
+        else:
+            from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
+        return OTLPLogExporter
+    from opentelemetry.sdk._logs.export import ConsoleLogRecordExporter
+
+    return lambda: ConsoleLogRecordExporter(out=_stream(config, kind, "logs"), formatter=lambda r: r.to_json(indent=None) + "\n")
+
+
+def metric_exporter_factory(config: ClinicConfig, kind: str) -> Callable[[], MetricExporter]:
+    if kind == "otlp":
+        if config.otlp_protocol == "grpc":
+            from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
+        else:
+            from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+        return OTLPMetricExporter
+    from opentelemetry.sdk.metrics.export import ConsoleMetricExporter
+
+    return lambda: ConsoleMetricExporter(out=_stream(config, kind, "metrics"), formatter=lambda m: m.to_json(indent=None) + "\n")

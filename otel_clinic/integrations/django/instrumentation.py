@@ -1,0 +1,234 @@
+"""Django signals on top of opentelemetry-instrumentation-django.
+
+We add no timing middleware of our own: the contrib middleware calls our ``request_hook`` and
+``response_hook``; we stamp a start time in the first, and in the second we name the span by route
+template, strip raw URL data, set ``clinic.severity`` / ``error.category`` / ``error.type`` and record
+``http.server.request.duration`` with those attributes (the contrib histogram cannot carry them, so its own
+metrics are routed to a no-op meter provider).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from opentelemetry.metrics import NoOpMeterProvider
+from opentelemetry.trace import Span
+
+from otel_clinic.config import ClinicConfig
+from otel_clinic.instruments import get_instruments
+from otel_clinic.signals.errors import categorize_error, error_type
+from otel_clinic.signals.severity import classify_severity, thresholds_for_route
+
+_logger = logging.getLogger("otel_clinic.django")
+
+_KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"})
+# Raw request data the contrib middleware records that may carry PHI: removed from every server span.
+_RAW_URL_ATTRIBUTES = (
+    "url.query", "url.full", "http.target", "http.url", "url.path", "client.address", "http.client_ip",
+    "net.peer.ip", "network.peer.address", "user_agent.original", "http.user_agent",
+)
+_EXCEPTION_ATTR = "_otel_clinic_exception"
+_STATE_ATTR = "_otel_clinic_state"
+
+
+@dataclass
+class RequestState:
+    started: float
+    method: str
+    queries: int = 0
+
+
+# The state of the request being served in this context; the DB wrapper counts queries into it.
+current_request: contextvars.ContextVar[RequestState | None] = contextvars.ContextVar("otel_clinic_request", default=None)
+
+
+class DjangoHooks:
+    """request/response hooks bound to one config."""
+
+    def __init__(self, config: ClinicConfig) -> None:
+        self.config = config
+
+    def request_hook(self, span: Span, request: Any) -> None:
+        method = request.method if request.method in _KNOWN_METHODS else "_OTHER"
+        state = RequestState(started=time.perf_counter(), method=method)
+        setattr(request, _STATE_ATTR, state)
+        setattr(request, "_otel_clinic_token", current_request.set(state))
+        get_instruments().active_requests.add(1, {"http.request.method": method})
+
+    def response_hook(self, span: Span, request: Any, response: Any) -> None:
+        state: RequestState | None = getattr(request, _STATE_ATTR, None)
+        token = getattr(request, "_otel_clinic_token", None)
+        if state is None:
+            return
+        try:
+            self._finish(span, request, response, state)
+        finally:
+            get_instruments().active_requests.add(-1, {"http.request.method": state.method})
+            if token is not None:
+                try:
+                    current_request.reset(token)
+                except ValueError:  # reset from another context (ASGI thread hop): just clear it
+                    current_request.set(None)
+
+    def _finish(self, span: Span, request: Any, response: Any, state: RequestState) -> None:
+        duration_s = time.perf_counter() - state.started
+        status = int(getattr(response, "status_code", 0) or 0)
+        match = getattr(request, "resolver_match", None)
+        route = getattr(match, "route", None) or None
+        exception = getattr(request, _EXCEPTION_ATTR, None)
+
+        thresholds = thresholds_for_route(route, self.config.severity, self.config.route_severity)
+        severity = classify_severity(duration_s * 1000.0, status, thresholds)
+        category = categorize_error(status, exception)
+        etype = error_type(status, exception) if category else None
+
+        if span.is_recording():
+            span.update_name(f"{state.method} {route}" if route else state.method)
+            _strip_raw_url(span)
+            if route:
+                span.set_attribute("http.route", route)
+            span.set_attribute("clinic.severity", severity)
+            if category:
+                span.set_attribute("error.category", category)
+                span.set_attribute("error.type", etype)
+            span.set_attribute("clinic.db.query_count", state.queries)
+
+        attrs: dict[str, Any] = {
+            "http.request.method": state.method,
+            "http.response.status_code": status,
+            "clinic.severity": severity,
+        }
+        if route:
+            attrs["http.route"] = route
+        if category:
+            attrs["error.category"] = category
+            attrs["error.type"] = etype
+        instruments = get_instruments()
+        instruments.request_duration.record(duration_s, attrs)
+        instruments.queries_per_request.record(state.queries, {"http.route": route} if route else {})
+
+
+def _strip_raw_url(span: Span) -> None:
+    """Remove attributes holding the raw URL, query string, client IP or user agent.
+
+    The contrib middleware records them before any hook runs; the SDK has no public delete, so this uses the
+    span's attribute mapping when it is there and otherwise relies on the export-time scrubber.
+    """
+    attributes = getattr(span, "_attributes", None)
+    if attributes is None:
+        return
+    for key in _RAW_URL_ATTRIBUTES:
+        if key in attributes:
+            try:
+                del attributes[key]
+            except Exception:
+                return
+
+
+def _remember_exception(sender: Any, request: Any = None, **kwargs: Any) -> None:
+    """``got_request_exception`` receiver: keep the exception for categorisation in the response hook."""
+    import sys
+
+    if request is not None:
+        exc = sys.exc_info()[1]
+        if exc is not None:
+            try:
+                setattr(request, _EXCEPTION_ATTR, exc)
+            except Exception:
+                pass
+
+
+def excluded_urls_pattern(paths: tuple[str, ...]) -> str:
+    """The contrib middleware matches ``re.search`` on the absolute URL; anchor our prefixes after the host."""
+    return ",".join(rf"^[a-z]+://[^/]+{re.escape(p)}" for p in paths)
+
+
+_instrumented_with: DjangoHooks | None = None
+_deferred = False
+
+
+def instrument_django(config: ClinicConfig, tracer_provider) -> None:
+    """Instrument Django once (re-instrumenting if our hooks changed) with our hooks and exclusions.
+
+    If Django settings are not resolvable yet (``opentelemetry-instrument`` runs before ``manage.py`` sets
+    ``DJANGO_SETTINGS_MODULE``), instrumentation is deferred to the first handler build instead of letting the
+    contrib instrumentor call ``settings.configure()`` on empty settings.
+    """
+    global _instrumented_with, _deferred
+    from django.conf import settings
+
+    hooks = DjangoHooks(config)
+    if not _settings_resolvable(settings):
+        _defer_until_handler(config, tracer_provider)
+        return
+    from django.core.signals import got_request_exception
+    from opentelemetry.instrumentation.django import DjangoInstrumentor
+
+    from otel_clinic.integrations.django import cache as cache_instr
+    from otel_clinic.integrations.django import db as db_instr
+
+    instrumentor = DjangoInstrumentor()
+    if instrumentor.is_instrumented_by_opentelemetry:
+        instrumentor.uninstrument()
+    instrumentor.instrument(
+        tracer_provider=tracer_provider,
+        meter_provider=NoOpMeterProvider(),
+        request_hook=hooks.request_hook,
+        response_hook=hooks.response_hook,
+        excluded_urls=excluded_urls_pattern(config.excluded_paths),
+    )
+    got_request_exception.connect(_remember_exception, dispatch_uid="otel_clinic.remember_exception")
+    db_instr.install(config)
+    cache_instr.install()
+    _instrumented_with = hooks
+
+
+def uninstrument_django() -> None:
+    global _instrumented_with
+    if _instrumented_with is None:
+        return
+    from django.core.signals import got_request_exception
+    from opentelemetry.instrumentation.django import DjangoInstrumentor
+
+    from otel_clinic.integrations.django import cache as cache_instr
+    from otel_clinic.integrations.django import db as db_instr
+
+    instrumentor = DjangoInstrumentor()
+    if instrumentor.is_instrumented_by_opentelemetry:
+        instrumentor.uninstrument()
+    got_request_exception.disconnect(dispatch_uid="otel_clinic.remember_exception")
+    db_instr.uninstall()
+    cache_instr.uninstall()
+    _instrumented_with = None
+
+
+def _settings_resolvable(settings) -> bool:
+    import os
+
+    return settings.configured or bool(os.environ.get("DJANGO_SETTINGS_MODULE"))
+
+
+def _defer_until_handler(config: ClinicConfig, tracer_provider) -> None:
+    """Patch BaseHandler.load_middleware once so instrumentation happens right before the first handler is built."""
+    global _deferred
+    if _deferred:
+        return
+    from django.core.handlers.base import BaseHandler
+
+    original = BaseHandler.load_middleware
+
+    def load_middleware(self, *args, **kwargs):
+        BaseHandler.load_middleware = original
+        try:
+            instrument_django(config, tracer_provider)
+        except Exception:
+            _logger.exception("otel_clinic: deferred Django instrumentation failed; the app runs untraced")
+        return original(self, *args, **kwargs)
+
+    BaseHandler.load_middleware = load_middleware
+    _deferred = True

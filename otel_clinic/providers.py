@@ -1,0 +1,166 @@
+"""Tracer, meter and logger providers built from one ClinicConfig.
+
+Pipeline per signal: SDK provider → batch processor (bounded queue, drops counted by the SDK's own
+``otel.sdk.processor.*.processed{error.type=queue_full}`` metric) → PHI-scrubbing exporter wrapper (runs in the
+export thread, never on the request thread) → fork-safe lazy exporter (OTLP, console or JSON-lines file).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, LogRecordExporter
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider, sampling
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+
+from otel_clinic import exporters
+from otel_clinic.config import ClinicConfig
+
+_logger = logging.getLogger("otel_clinic")
+
+
+def build_resource(config: ClinicConfig) -> Resource:
+    """Our attributes first, then ``OTEL_RESOURCE_ATTRIBUTES``/``OTEL_SERVICE_NAME`` merged by the SDK.
+
+    ``service.instance.id`` is unique per process so several gunicorn workers never collide on one cumulative series.
+    """
+    attrs = {
+        "service.name": config.service_name,
+        "service.namespace": config.service_namespace,
+        "service.version": config.release,
+        "service.instance.id": str(uuid.uuid4()),
+        "deployment.environment.name": config.environment,
+        "telemetry.distro.name": "otel_clinic",
+    }
+    resource = Resource.create(attrs)
+    # Resource.create lets OTEL_SERVICE_NAME win, but an explicit keyword must win over the environment.
+    return resource.merge(Resource({"service.name": config.service_name}))
+
+
+def build_sampler(config: ClinicConfig) -> sampling.Sampler:
+    ratio = 1.0 if config.sampler_arg is None else config.sampler_arg
+    return {
+        "always_on": lambda: sampling.ALWAYS_ON,
+        "always_off": lambda: sampling.ALWAYS_OFF,
+        "traceidratio": lambda: sampling.TraceIdRatioBased(ratio),
+        "parentbased_always_on": lambda: sampling.ParentBased(sampling.ALWAYS_ON),
+        "parentbased_always_off": lambda: sampling.ParentBased(sampling.ALWAYS_OFF),
+        "parentbased_traceidratio": lambda: sampling.ParentBased(sampling.TraceIdRatioBased(ratio)),
+    }[config.sampler]()
+
+
+@dataclass
+class Providers:
+    tracer_provider: TracerProvider
+    meter_provider: MeterProvider
+    logger_provider: LoggerProvider
+    drops: exporters.DropCounter
+    prometheus_server: Any = None
+    closers: list = field(default_factory=list)
+
+
+def _scrub_wrappers(config: ClinicConfig, scrub_policy):
+    """Return (wrap_span_exporter, wrap_log_exporter) that apply the PHI policy, or identity when disabled."""
+    if not config.scrub_enabled or scrub_policy is None:
+        return (lambda e: e), (lambda e: e)
+    from otel_clinic.scrubbing import ScrubbingLogExporter, ScrubbingSpanExporter
+
+    return (
+        lambda e: ScrubbingSpanExporter(e, scrub_policy),
+        lambda e: ScrubbingLogExporter(e, scrub_policy),
+    )
+
+
+def build_providers(
+    config: ClinicConfig,
+    *,
+    scrub_policy=None,
+    extra_span_exporters: Sequence[SpanExporter] = (),
+    extra_log_exporters: Sequence[LogRecordExporter] = (),
+    extra_metric_readers: Sequence[MetricReader] = (),
+) -> Providers:
+    # The SDK only reports its own queue/drop metrics when asked to.
+    os.environ.setdefault("OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED", "true")
+    resource = build_resource(config)
+    drops = exporters.DropCounter()
+    wrap_spans, wrap_logs = _scrub_wrappers(config, scrub_policy)
+
+    # --- metrics first: the span/log processors report into it
+    readers: list[MetricReader] = list(extra_metric_readers)
+    for kind in config.metrics_exporters:
+        if kind == "none":
+            continue
+        exporter = exporters.LazyMetricExporter(exporters.metric_exporter_factory(config, kind), f"{kind} metrics", drops)
+        readers.append(PeriodicExportingMetricReader(exporter, export_interval_millis=config.metric_export_interval_ms))
+    prometheus_server = None
+    if config.prometheus_enabled:
+        from opentelemetry.exporter.prometheus import PrometheusMetricReader
+
+        readers.append(PrometheusMetricReader())
+        if config.prometheus_port:
+            from prometheus_client import start_http_server
+
+            prometheus_server = start_http_server(config.prometheus_port, addr=config.prometheus_host)
+    views = []
+    if scrub_policy is not None and config.scrub_enabled:
+        from otel_clinic.scrubbing import metric_views
+
+        views = list(metric_views(scrub_policy))
+    meter_provider = MeterProvider(resource=resource, metric_readers=readers, views=views, shutdown_on_exit=False)
+    drops.bind(meter_provider.get_meter("otel_clinic"))
+
+    # --- traces
+    tracer_provider = TracerProvider(resource=resource, sampler=build_sampler(config), shutdown_on_exit=False)
+    span_exporters: list[SpanExporter] = [
+        wrap_spans(exporters.LazySpanExporter(exporters.span_exporter_factory(config, kind), f"{kind} traces", drops))
+        for kind in config.traces_exporters
+        if kind != "none"
+    ] + [wrap_spans(e) for e in extra_span_exporters]
+    for exporter in span_exporters:
+        tracer_provider.add_span_processor(
+            BatchSpanProcessor(
+                exporter,
+                max_queue_size=config.bsp_max_queue_size,
+                max_export_batch_size=min(config.bsp_max_export_batch_size, config.bsp_max_queue_size),
+                schedule_delay_millis=config.bsp_schedule_delay_ms,
+                meter_provider=meter_provider,
+            )
+        )
+
+    # --- logs
+    logger_provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
+    log_exporters: list[LogRecordExporter] = [
+        wrap_logs(exporters.LazyLogExporter(exporters.log_exporter_factory(config, kind), f"{kind} logs", drops))
+        for kind in config.logs_exporters
+        if kind != "none"
+    ] + [wrap_logs(e) for e in extra_log_exporters]
+    for exporter in log_exporters:
+        logger_provider.add_log_record_processor(
+            BatchLogRecordProcessor(
+                exporter,
+                max_queue_size=config.blrp_max_queue_size,
+                schedule_delay_millis=config.bsp_schedule_delay_ms,
+                meter_provider=meter_provider,
+            )
+        )
+    return Providers(tracer_provider, meter_provider, logger_provider, drops, prometheus_server)
+
+
+def stamp_new_instance(providers: Providers) -> None:
+    """After fork: a fresh ``service.instance.id`` so each worker reports its own cumulative series."""
+    fresh = Resource({"service.instance.id": str(uuid.uuid4()), "process.pid": os.getpid()})
+    for provider in (providers.tracer_provider, providers.meter_provider):
+        update = getattr(provider, "_update_resource", None)  # SDK >= 1.44; absent → keep the parent's id
+        if update is not None:
+            try:
+                update(fresh)
+            except Exception:
+                _logger.debug("could not refresh resource after fork", exc_info=True)

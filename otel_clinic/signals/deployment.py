@@ -1,0 +1,163 @@
+"""Deployment markers: a log event, the ``clinic.deployment`` info gauge, and Sentry release + deploy.
+
+``clinic.deployment`` (value 1, labelled by version and environment) and ``clinic.deployment.timestamp``
+(seconds since the epoch) are observable gauges, so Prometheus/Grafana can draw a deployment annotation
+(``changes(clinic_deployment_timestamp_seconds[5m]) > 0``) and join errors to the running release.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from opentelemetry.metrics import CallbackOptions, Meter, Observation
+
+from otel_clinic.signals.release import current_release
+
+_logger = logging.getLogger("otel_clinic.deployment")
+
+
+@dataclass
+class DeploymentResult:
+    version: str
+    environment: str
+    timestamp: float
+    sentry_release_created: bool = False
+    sentry_deploy_created: bool = False
+    sentry_errors: list[str] = field(default_factory=list)
+
+
+class DeploymentRegistry:
+    """Deployments seen by this process; the startup release is always present."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._deployments: dict[tuple[str, str], float] = {}
+        self._started = time.time()
+
+    def record(self, version: str, environment: str, timestamp: float) -> None:
+        with self._lock:
+            self._deployments[(version, environment)] = timestamp
+
+    def snapshot(self) -> dict[tuple[str, str], float]:
+        release = current_release()
+        with self._lock:
+            data = dict(self._deployments)
+        data.setdefault((release.version, release.environment), self._started)
+        return data
+
+    def observe_info(self, options: CallbackOptions) -> Iterable[Observation]:
+        for (version, env), _ in self.snapshot().items():
+            yield Observation(1, {"service.version": version, "deployment.environment.name": env})
+
+    def observe_timestamp(self, options: CallbackOptions) -> Iterable[Observation]:
+        for (version, env), ts in self.snapshot().items():
+            yield Observation(ts, {"service.version": version, "deployment.environment.name": env})
+
+
+registry = DeploymentRegistry()
+
+
+def register_deployment_instruments(meter: Meter) -> None:
+    meter.create_observable_gauge(
+        "clinic.deployment", callbacks=[registry.observe_info], unit="1",
+        description="Info-style gauge (1) per deployed version and environment.",
+    )
+    meter.create_observable_gauge(
+        "clinic.deployment.timestamp", callbacks=[registry.observe_timestamp], unit="s",
+        description="When each version was deployed (Unix seconds).",
+    )
+
+
+class SentryReleaseAPI:
+    """Creates a release and a deploy through Sentry's web API (``/api/0/organizations/{org}/releases/``)."""
+
+    def __init__(self, base_url: str, token: str, org: str, project: str, timeout: float = 10.0) -> None:
+        self.base_url = base_url.rstrip("/") + "/"
+        self.token, self.org, self.project, self.timeout = token, org, project, timeout
+
+    def _post(self, path: str, payload: dict[str, Any]) -> tuple[int, str]:
+        request = urllib.request.Request(
+            urllib.parse.urljoin(self.base_url, path),
+            data=json.dumps(payload).encode(),
+            headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                return response.status, response.read(2048).decode(errors="replace")
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read(2048).decode(errors="replace")
+
+    def create_release(self, version: str, changes: str | None = None) -> tuple[int, str]:
+        org = urllib.parse.quote(self.org, safe="")
+        payload: dict[str, Any] = {"version": version, "projects": [self.project]}
+        if changes:
+            payload["commits"] = [{"id": version, "message": changes[:1000]}]
+        return self._post(f"api/0/organizations/{org}/releases/", payload)
+
+    def create_deploy(self, version: str, environment: str, name: str | None = None) -> tuple[int, str]:
+        org = urllib.parse.quote(self.org, safe="")
+        ver = urllib.parse.quote(version, safe="")
+        payload = {"environment": environment, **({"name": name} if name else {})}
+        return self._post(f"api/0/organizations/{org}/releases/{ver}/deploys/", payload)
+
+
+def track_deployment(
+    version: str,
+    environment: str,
+    deployed_by: str | None = None,
+    changes: str | None = None,
+    *,
+    sentry: SentryReleaseAPI | None = None,
+) -> DeploymentResult:
+    """Record a deployment: log event + gauges, and Sentry release/deploy when Sentry API settings exist.
+
+    Sentry settings default to the active config (``SENTRY_AUTH_TOKEN``, ``SENTRY_ORG``, ``SENTRY_PROJECT``,
+    ``SENTRY_URL``). Failures of the Sentry API are logged and returned, never raised.
+    """
+    if not version or not environment:
+        raise ValueError("track_deployment needs a version and an environment")
+    now = time.time()
+    registry.record(version, environment, now)
+    result = DeploymentResult(version=version, environment=environment, timestamp=now)
+    _logger.info(
+        "deployment %s to %s", version, environment,
+        extra={"event.name": "clinic.deployment", "service.version": version,
+               "deployment.environment.name": environment, "clinic.deployed_by": deployed_by or "unknown",
+               "clinic.changes": (changes or "")[:2000]},
+    )
+    if sentry is None:
+        sentry = _sentry_from_config()
+    if sentry is not None:
+        for step, call in (("release", lambda: sentry.create_release(version, changes)),
+                           ("deploy", lambda: sentry.create_deploy(version, environment, deployed_by))):
+            try:
+                status, body = call()
+            except Exception as exc:  # network down: report, don't raise
+                status, body = 0, str(exc)
+            ok = 200 <= status < 300 or (step == "release" and status == 208)
+            if step == "release":
+                result.sentry_release_created = ok
+            else:
+                result.sentry_deploy_created = ok
+            if not ok:
+                result.sentry_errors.append(f"{step}: HTTP {status} {body[:200]}")
+                _logger.warning("Sentry %s creation failed: HTTP %s", step, status)
+    return result
+
+
+def _sentry_from_config() -> SentryReleaseAPI | None:
+    from otel_clinic import _state
+
+    config = _state.active_config()
+    if config is None or not (config.sentry_auth_token and config.sentry_org and config.sentry_project):
+        return None
+    return SentryReleaseAPI(config.sentry_url, config.sentry_auth_token, config.sentry_org, config.sentry_project)

@@ -1,0 +1,233 @@
+"""``setup()``: build the whole pipeline once and return a handle with ``force_flush()`` and ``shutdown()``."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any, Sequence
+
+from opentelemetry import metrics, trace
+from opentelemetry._logs import set_logger_provider
+from opentelemetry.sdk.trace import TracerProvider
+
+from otel_clinic import _state
+from otel_clinic.config import ClinicConfig, load_config
+from otel_clinic.instruments import Instruments, set_instruments
+from otel_clinic.integrations.logging import LoggingSetup
+from otel_clinic.providers import Providers, build_providers, stamp_new_instance
+from otel_clinic.signals.release import ReleaseInfo, set_current_release
+
+_logger = logging.getLogger("otel_clinic")
+
+
+class ClinicTelemetry:
+    """What ``setup()`` returns. Safe to call ``force_flush``/``shutdown`` more than once."""
+
+    def __init__(self, config: ClinicConfig, providers: Providers, scrub_policy: Any, logging_setup: LoggingSetup) -> None:
+        self.config = config
+        self.providers = providers
+        self.scrub_policy = scrub_policy
+        self._logging = logging_setup
+        self._shut_down = False
+
+    @property
+    def tracer_provider(self):
+        return self.providers.tracer_provider
+
+    @property
+    def meter_provider(self):
+        return self.providers.meter_provider
+
+    @property
+    def logger_provider(self):
+        return self.providers.logger_provider
+
+    def force_flush(self, timeout_millis: int = 10_000) -> bool:
+        ok = True
+        for provider in (self.tracer_provider, self.logger_provider, self.meter_provider):
+            try:
+                ok = bool(provider.force_flush(timeout_millis)) and ok
+            except Exception:
+                ok = False
+        return ok
+
+    def after_fork_in_child(self) -> None:
+        """Re-stamp ``service.instance.id``; batch threads, metric readers and lazy exporters restart by themselves."""
+        stamp_new_instance(self.providers)
+        if self.providers.prometheus_server is not None:
+            _logger.warning(
+                "otel_clinic: the in-process Prometheus endpoint (OTEL_CLINIC_PROMETHEUS_PORT) serves only the process "
+                "that started it; with several workers export OTLP to the Collector instead"
+            )
+
+    def shutdown(self) -> None:
+        with _state.lock:
+            if self._shut_down:
+                return
+            self._shut_down = True
+            if _state.handle is self:
+                _state.handle = None
+        self._logging.uninstall()
+        if self.config.instrument_django:
+            try:
+                from otel_clinic.integrations.django.instrumentation import uninstrument_django
+
+                uninstrument_django()
+            except Exception:
+                _logger.debug("Django uninstrumentation failed", exc_info=True)
+        for provider in (self.tracer_provider, self.logger_provider, self.meter_provider):
+            try:
+                provider.shutdown()
+            except Exception:
+                _logger.debug("provider shutdown failed", exc_info=True)
+        if self.providers.prometheus_server is not None:
+            server, thread = self.providers.prometheus_server
+            server.shutdown()
+            server.server_close()
+        set_instruments(None)
+
+
+def _scrub_policy(config: ClinicConfig, policy: Any) -> Any:
+    if not config.scrub_enabled:
+        return None
+    from otel_clinic.scrubbing import ScrubPolicy, set_active_policy
+
+    policy = policy if policy is not None else ScrubPolicy.from_env(os.environ)
+    set_active_policy(policy)
+    return policy
+
+
+def _set_globals(providers: Providers) -> None:
+    """Install our providers globally unless another SDK provider is already there (then warn loudly)."""
+    current = trace.get_tracer_provider()
+    if isinstance(current, TracerProvider):
+        _logger.warning(
+            "otel_clinic: another OpenTelemetry SDK was configured before setup() (another distro/configurator?); "
+            "set OTEL_PYTHON_DISTRO=otel_clinic and OTEL_PYTHON_CONFIGURATOR=otel_clinic. Our pipeline is attached "
+            "to Django directly but global providers stay as they were."
+        )
+        return
+    trace.set_tracer_provider(providers.tracer_provider)
+    metrics.set_meter_provider(providers.meter_provider)
+    set_logger_provider(providers.logger_provider)
+
+
+def setup(
+    *,
+    scrub_policy: Any = None,
+    extra_span_exporters: Sequence[Any] = (),
+    extra_log_exporters: Sequence[Any] = (),
+    extra_metric_readers: Sequence[Any] = (),
+    sentry_options: dict[str, Any] | None = None,
+    log_stream: Any = None,
+    **overrides: Any,
+) -> ClinicTelemetry:
+    with _state.lock:
+        if _state.handle is not None:
+            if overrides or extra_span_exporters or extra_metric_readers or extra_log_exporters:
+                _logger.warning("otel_clinic.setup() was already called; the new arguments are ignored")
+            return _state.handle
+        config = load_config(overrides)
+        # New HTTP semantic conventions (http.server.request.duration in seconds, http.route); must be set
+        # before any instrumentor initialises.
+        os.environ.setdefault("OTEL_SEMCONV_STABILITY_OPT_IN", "http")
+        set_current_release(ReleaseInfo(config.release, config.environment, config.release_source))
+        policy = _scrub_policy(config, scrub_policy)
+        providers = build_providers(
+            config,
+            scrub_policy=policy,
+            extra_span_exporters=extra_span_exporters,
+            extra_log_exporters=extra_log_exporters,
+            extra_metric_readers=extra_metric_readers,
+        )
+        _set_globals(providers)
+        meter = providers.meter_provider.get_meter("otel_clinic")
+        set_instruments(Instruments(meter))
+        _register_observables(config, meter)
+
+        logging_setup = LoggingSetup()
+        logging_setup.install(config, providers.logger_provider, policy, log_stream)
+        handle = ClinicTelemetry(config, providers, policy, logging_setup)
+        _state.handle = handle
+
+    if config.instrument_django:
+        _instrument_django(config, providers.tracer_provider)
+    _instrument_libraries(config, providers)
+    if config.sentry_dsn:
+        try:
+            from otel_clinic.integrations.sentry import init_sentry
+
+            init_sentry(config, policy, **(sentry_options or {}))
+        except Exception:
+            _logger.warning("otel_clinic: Sentry initialisation failed; continuing without Sentry", exc_info=True)
+    _logger.debug("otel_clinic configured: %s", config)
+    return handle
+
+
+def _register_observables(config: ClinicConfig, meter) -> None:
+    from otel_clinic.signals.deployment import register_deployment_instruments
+
+    register_deployment_instruments(meter)
+    if config.health_metrics:
+        try:
+            from otel_clinic import health
+        except ImportError:
+            return
+        register = getattr(health, "register_instruments", None)
+        if register is not None:
+            register(meter)
+
+
+def _instrument_django(config: ClinicConfig, tracer_provider) -> None:
+    try:
+        import django  # noqa: F401
+    except ImportError:
+        return
+    from otel_clinic.integrations.django.instrumentation import instrument_django
+
+    instrument_django(config, tracer_provider)
+
+
+def _instrument_libraries(config: ClinicConfig, providers: Providers) -> None:
+    """Optional contrib instrumentations, only when both the library and its instrumentation are installed."""
+    targets = {
+        "psycopg": ("opentelemetry.instrumentation.psycopg", "PsycopgInstrumentor", "psycopg"),
+        "redis": ("opentelemetry.instrumentation.redis", "RedisInstrumentor", "redis"),
+        "celery": ("opentelemetry.instrumentation.celery", "CeleryInstrumentor", "celery"),
+    }
+    import importlib
+    import importlib.util
+
+    for name in config.instrumentations:
+        if name not in targets:
+            continue
+        module_name, class_name, library = targets[name]
+        if importlib.util.find_spec(library) is None or importlib.util.find_spec(module_name) is None:
+            continue
+        try:
+            instrumentor = getattr(importlib.import_module(module_name), class_name)()
+            if not instrumentor.is_instrumented_by_opentelemetry:
+                instrumentor.instrument(tracer_provider=providers.tracer_provider, meter_provider=providers.meter_provider)
+        except Exception:
+            _logger.warning("otel_clinic: could not instrument %s", name, exc_info=True)
+
+
+def _after_fork_in_child() -> None:
+    handle = _state.handle
+    if handle is not None:
+        try:
+            handle.after_fork_in_child()
+        except Exception:
+            pass
+
+
+def post_fork(server: Any = None, worker: Any = None) -> None:
+    """gunicorn ``post_fork`` hook (``post_fork = otel_clinic.post_fork`` in gunicorn.conf.py).
+
+    The same work also runs automatically through ``os.register_at_fork``; calling both is harmless.
+    """
+    _after_fork_in_child()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
