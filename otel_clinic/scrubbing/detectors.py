@@ -1,0 +1,345 @@
+"""Value detectors: RE2-compatible patterns (Go regexp compatible too) plus cheap validators.
+
+A detector is a *context prefix* that is kept (``MRN: ``) and a *value* that is replaced (``A12345``).
+Patterns use no lookaround and no backreferences so the same text can be rendered into the
+Collector's redaction processor. Boundaries and checksums that RE2 cannot express are checked in
+Python after a match (``boundary``, ``validator``), which keeps the regexes linear-time.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+# Separator between a context word and its value: optional quote, optional ':' '=' '#', optional quote.
+_SEP = r"""["']?\s{0,3}[:=#]?\s{0,3}["']?"""
+_IDSUFFIX = r"(?:[ _-]?(?:id|identifier|number|num|no\.?|#))?"
+
+MONTHS = r"(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-zA-Z]{0,6}\.?"
+DATE_VALUE = (
+    r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}"
+    r"|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}"
+    rf"|{MONTHS}\s{{1,3}}\d{{1,2}}(?i:st|nd|rd|th)?,?\s{{1,3}}\d{{4}}"
+    rf"|\d{{1,2}}(?i:st|nd|rd|th)?\s{{1,3}}{MONTHS},?\s{{1,3}}\d{{4}}"
+)
+_US_STATES = (
+    "AL|AK|AZ|AR|CA|CO|CT|DE|DC|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|NM|NY|"
+    "NC|ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY|PR"
+)
+_STREET_SUFFIX = (
+    r"(?i:street|st|avenue|ave|road|rd|boulevard|blvd|lane|ln|drive|dr|court|ct|way|place|pl|terrace|ter"
+    r"|circle|cir|highway|hwy|parkway|pkwy|square|sq|trail|trl)"
+)
+_CAP_WORD = r"[A-Z][a-zA-Z'-]{0,30}"
+_HONORIFIC = r"(?:Mr|Mrs|Ms|Miss|Mx|Dr|MR|MRS|MS|DR)\.?\s{1,3}"
+
+
+# --- validators: run on the value part after a regex match -------------------------------------------
+
+
+def luhn_ok(value: str) -> bool:
+    digits = [int(c) for c in value if c.isdigit()]
+    if not 13 <= len(digits) <= 19:
+        return False
+    total = 0
+    for i, d in enumerate(reversed(digits)):
+        if i % 2 == 1:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return total % 10 == 0
+
+
+def ipv4_ok(value: str) -> bool:
+    parts = value.split(".")
+    if len(parts) != 4 or any(len(p) > 1 and p[0] == "0" for p in parts):
+        return False
+    if not all(0 <= int(p) <= 255 for p in parts):
+        return False
+    # Loopback / unspecified are our own sockets, never a patient's address.
+    return value not in ("127.0.0.1", "0.0.0.0")
+
+
+def ipv6_ok(value: str) -> bool:
+    if not any(c.isdigit() for c in value) or value.count(":") < 2:
+        return False  # "abc::def", "Foo::Bar": scoped names, not addresses
+    try:
+        addr = ipaddress.IPv6Address(value)
+    except ValueError:
+        return False
+    return not (addr.is_loopback or addr.is_unspecified)
+
+
+def has_digit(value: str) -> bool:
+    return any(c.isdigit() for c in value)
+
+
+def digit_count_between(lo: int, hi: int) -> Callable[[str], bool]:
+    def check(value: str) -> bool:
+        return lo <= sum(c.isdigit() for c in value) <= hi
+
+    return check
+
+
+# --- boundaries: RE2 has \b but no lookbehind; we check the characters around a match ------------
+
+BOUNDARY_DIGIT = "digit"  # no digit (or digit-separator-digit) right before/after
+BOUNDARY_ALNUM = "alnum"  # no letter/digit right before/after
+BOUNDARY_WORD = "word"  # no letter/digit/underscore right before/after
+
+
+def boundary_ok(data: bytes, start: int, end: int, kind: str | None) -> bool:
+    """Check the bytes around ``data[start:end]`` (UTF-8); non-ASCII neighbours count as non-word."""
+    if kind is None:
+        return True
+    before = data[start - 1 : start]
+    after = data[end : end + 1]
+    if kind == "start-word":  # context keywords must not be the tail of a longer word ("hostname=")
+        return not (before.isalnum() or before == b"_")
+    if kind == BOUNDARY_DIGIT:
+        if before.isdigit() or after.isdigit():
+            return False
+        # "1.2.3.4.5" / "12-123-45-6789": a separator glued to more digits continues the number
+        if before in (b".", b"-") and data[start - 2 : start - 1].isdigit():
+            return False
+        if after in (b".", b"-") and data[end + 1 : end + 2].isdigit():
+            return False
+        return True
+    if kind == BOUNDARY_ALNUM:
+        return not (before.isalnum() or after.isalnum())
+    if kind == BOUNDARY_WORD:
+        return not (before.isalnum() or before == b"_" or after.isalnum() or after == b"_")
+    return True
+
+
+@dataclass(frozen=True)
+class Detector:
+    """One value detector.
+
+    ``prefix`` (optional) is context that must precede the value and is kept in the output;
+    ``value`` is what gets replaced by ``placeholder`` (``[SSN]``) or an HMAC pseudonym.
+    """
+
+    name: str
+    value: str
+    placeholder: str
+    prefix: str = ""
+    boundary: str | None = None
+    validator: Callable[[str], bool] | None = None
+    # Replacement computed from the matched value (URLs are rewritten, not blanked).
+    rewrite: Callable[[str], str] | None = None
+
+    @property
+    def full_pattern(self) -> str:
+        """The whole detector as one non-capturing RE2 pattern (used for Collector rendering)."""
+        if self.prefix:
+            return f"(?:{self.prefix})(?:{self.value})"
+        return f"(?:{self.value})"
+
+
+def _ctx(words: str) -> str:
+    return rf"(?i:{words}){_SEP}"
+
+
+def default_detectors() -> tuple[Detector, ...]:
+    """The default PHI detectors, most specific first (RE2 alternation is leftmost-first)."""
+    from otel_clinic.scrubbing.url import scrub_url  # local: url.py imports nothing from here at import time
+
+    return (
+        # URLs first: credentials, query strings and id-like path segments are rewritten in place.
+        Detector(
+            "url",
+            r"""[A-Za-z][A-Za-z0-9+.-]{1,15}://[^\s"'<>]{1,1000}""",
+            "[URL]",
+            boundary=None,
+            rewrite=lambda v: scrub_url(v),
+        ),
+        Detector(
+            "jwt",
+            r"eyJ[A-Za-z0-9_-]{5,1000}\.[A-Za-z0-9_-]{5,1000}\.[A-Za-z0-9_-]{0,1000}",
+            "[TOKEN]",
+            boundary=BOUNDARY_WORD,
+        ),
+        Detector(
+            "bearer",
+            r"[A-Za-z0-9._~+/=-]{6,1000}",
+            "[TOKEN]",
+            prefix=r"(?i:bearer|basic)\s{1,3}",
+            boundary="start-word",
+        ),
+        Detector(
+            "ssn",
+            r"\d{9}|\d{3}[-. ]?\d{2}[-. ]?\d{4}",
+            "[SSN]",
+            prefix=_ctx(r"ssn|ss#|social[ _-]?security(?:[ _-]?(?:number|num|no\.?|#))?"),
+            boundary="start-word",
+        ),
+        Detector(
+            "mrn",
+            r"[A-Za-z0-9][A-Za-z0-9-]{0,24}",
+            "[MRN]",
+            prefix=_ctx(
+                r"mrn|mr#|mr[ _-]?no\.?|medical[ _-]?record(?:[ _-]?(?:number|num|no\.?|#|id))?"
+                r"|patient[ _-]?(?:id|identifier|number|num|no\.?|#)|chart[ _-]?(?:id|number|num|no\.?|#)"
+            ),
+            boundary="start-word",
+            validator=has_digit,
+        ),
+        Detector(
+            "member_id",
+            r"[A-Za-z0-9][A-Za-z0-9-]{3,24}",
+            "[MEMBER_ID]",
+            prefix=_ctx(
+                r"(?:member|subscriber|policy|insurance|insurer|beneficiary|medicare|medicaid"
+                rf"|health[ _-]?plan){_IDSUFFIX}|(?:group|plan)[ _-]?(?:id|number|num|no\.?|#)"
+            ),
+            boundary="start-word",
+            validator=has_digit,
+        ),
+        Detector(
+            "account",
+            r"[A-Za-z0-9][A-Za-z0-9-]{3,30}",
+            "[ACCOUNT]",
+            prefix=_ctx(rf"(?:bank[ _-]?)?(?:account|acct|a/c){_IDSUFFIX}|routing[ _-]?(?:number|num|no\.?|#)"),
+            boundary="start-word",
+            validator=has_digit,
+        ),
+        Detector(
+            "license",
+            r"[A-Za-z0-9][A-Za-z0-9-]{3,24}",
+            "[LICENSE]",
+            prefix=_ctx(
+                rf"(?:driver'?s?[ _-]?)?licen[cs]e{_IDSUFFIX}|passport{_IDSUFFIX}|npi|dea{_IDSUFFIX}"
+                rf"|vin|(?:device|serial)[ _-]?(?:id|number|num|no\.?|#)"
+            ),
+            boundary="start-word",
+            validator=has_digit,
+        ),
+        Detector(
+            "date",
+            DATE_VALUE,
+            "[DATE]",
+            prefix=_ctx(
+                r"dob|d\.o\.b\.?|date[ _-]?of[ _-]?birth|birth[ _-]?date|birthday|born(?:\s{1,3}on)?"
+                r"|admitted(?:\s{1,3}on)?|admission[ _-]?date|discharged(?:\s{1,3}on)?|discharge[ _-]?date"
+                r"|date[ _-]?of[ _-]?death|deceased(?:\s{1,3}on)?|died(?:\s{1,3}on)?|date[ _-]?of[ _-]?service"
+            ),
+            boundary="start-word",
+        ),
+        Detector(
+            "zip",
+            r"\d{5}(?:-\d{4})?",
+            "[ZIP]",
+            prefix=_ctx(r"zip(?:[ _-]?code)?|postal[ _-]?code|postcode"),
+            boundary="start-word",
+        ),
+        Detector(
+            "address",
+            rf"\d{{1,6}}\s{{1,3}}(?:{_CAP_WORD}\.?\s{{1,3}}){{1,4}}{_STREET_SUFFIX}\.?"
+            r"(?:,?\s{1,3}(?i:apt|apartment|suite|ste|unit|#)\.?\s{0,3}[A-Za-z0-9-]{1,8})?"
+            rf"(?:,\s{{0,3}}(?:{_CAP_WORD}\s){{0,2}}{_CAP_WORD},?\s{{1,3}}(?:{_US_STATES})(?:\s{{1,3}}\d{{5}}(?:-\d{{4}})?)?)?",
+            "[ADDRESS]",
+            boundary=BOUNDARY_ALNUM,
+        ),
+        Detector(
+            "city_state_zip",
+            rf"(?:{_CAP_WORD}\s){{0,2}}{_CAP_WORD},\s{{0,3}}(?:{_US_STATES})\s{{1,3}}\d{{5}}(?:-\d{{4}})?",
+            "[ADDRESS]",
+            boundary=BOUNDARY_ALNUM,
+        ),
+        Detector(
+            "name",
+            rf"(?:{_HONORIFIC})?{_CAP_WORD}(?:[ +]{_CAP_WORD}){{0,3}}",
+            "[NAME]",
+            prefix=r"(?i:patient(?:[ _-]?(?:full[ _-]?)?name)?|(?:full|first|last|given|family|middle|maiden|sur)[ _-]?name"
+            r"|name|dear|attn|guarantor|next[ _-]?of[ _-]?kin|emergency[ _-]?contact)"
+            r"""["']?\s{0,3}[:=]\s{0,3}["']?""",
+            boundary="start-word",
+        ),
+        Detector(
+            "name_salutation",
+            rf"(?:{_HONORIFIC})?{_CAP_WORD}(?:\s{_CAP_WORD}){{0,2}}",
+            "[NAME]",
+            prefix=r"(?i:dear)\s{1,3}",
+            boundary="start-word",
+        ),
+        Detector(
+            "name_honorific",
+            rf"{_CAP_WORD}(?:\s{_CAP_WORD})?",
+            "[NAME]",
+            prefix=r"(?:Mr|Mrs|Ms|Miss|Mx|MR|MRS|MS)\.?\s{1,3}|(?:Dr|DR)\.\s{1,3}",
+            boundary="start-word",
+        ),
+        Detector(
+            "email",
+            r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){0,8}\.[A-Za-z]{2,24}",
+            "[EMAIL]",
+            boundary=None,
+        ),
+        Detector("ssn_shape", r"\d{3}-\d{2}-\d{4}|\d{3} \d{2} \d{4}", "[SSN]", boundary=BOUNDARY_DIGIT),
+        Detector(
+            "card",
+            r"[2-6]\d{3}(?:[ -]?\d){9,15}",
+            "[CARD]",
+            boundary=BOUNDARY_ALNUM,
+            validator=luhn_ok,
+        ),
+        Detector(
+            "phone",
+            r"\+1[-. ]?\(?\d{3}\)?[-. ]?\d{3}[-. ]?\d{4}"
+            r"|\(\d{3}\)\s?\d{3}[-. ]\d{4}"
+            r"|1[-.]\d{3}[-.]\d{3}[-.]\d{4}"
+            r"|\d{3}[-. ]\d{3}[-. ]\d{4}"
+            r"|\+[1-9]\d{0,3}(?:[ -]?\d{1,5}){2,6}",
+            "[PHONE]",
+            boundary=BOUNDARY_DIGIT,
+            validator=digit_count_between(10, 15),
+        ),
+        Detector(
+            "phone_context",
+            r"\+?\d[\d ().-]{5,18}\d",
+            "[PHONE]",
+            prefix=_ctx(r"phone|tel|telephone|mobile|cell|fax|contact[ _-]?number"),
+            boundary="start-word",
+            validator=digit_count_between(7, 15),
+        ),
+        Detector(
+            "ipv6",
+            r"(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}"
+            r"|(?:[0-9A-Fa-f]{1,4}:){1,7}:(?:[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{1,4}){0,6})?"
+            r"|::(?:[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{1,4}){0,6})",
+            "[IP]",
+            boundary=BOUNDARY_ALNUM,
+            validator=ipv6_ok,
+        ),
+        Detector("ipv4", r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}", "[IP]", boundary=BOUNDARY_DIGIT, validator=ipv4_ok),
+    )
+
+
+def keyed_value_detector(sensitive_keys: frozenset[str]) -> Detector:
+    """``first_name=Jane``, ``"ssn": "..."`` in free text: a sensitive key followed by a value.
+
+    The key alternatives are generated from the policy's sensitive keys with flexible separators,
+    so ``date_of_birth``, ``date-of-birth`` and ``dateOfBirth`` are all recognised.
+    """
+    alts = sorted({_flexible(k) for k in sensitive_keys if len(k.replace('_', '')) >= 3}, key=len, reverse=True)
+    key_re = "|".join(alts)
+    return Detector(
+        "keyed_value",
+        # Quoted values are taken whole; unquoted ones run to the next delimiter and swallow
+        # following capitalised words ("first_name=Jane Roe"). Placeholders (%s, $1, :x, ?) never start a value.
+        r'"[^"]{0,512}"|' r"'[^']{0,512}'|" r"""(?:(?i:bearer|basic|digest|negotiate)\s{1,3})?[^\s&,;"'}\])%$?:@{<][^\s&,;"'}\]]{0,512}(?:\s[A-Z][a-zA-Z'-]{1,30}){0,3}""",
+        "[REDACTED]",
+        prefix=rf"(?:[A-Za-z0-9]{{1,40}}[_.-]){{0,4}}(?i:{key_re})" r"""["']?\s{0,3}[:=]\s{0,3}""",
+        boundary="start-word",
+    )
+
+
+def _flexible(key: str) -> str:
+    """``date_of_birth`` -> ``date[ _.-]?of[ _.-]?birth`` (keys are spelled with separators in the policy)."""
+    from otel_clinic.scrubbing.keys import key_tokens
+
+    return "[ _.-]?".join(re.escape(t) for t in key_tokens(key))

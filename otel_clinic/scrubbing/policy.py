@@ -1,0 +1,251 @@
+"""ScrubPolicy: the one PHI policy applied to spans, logs, metrics, Sentry events and the Collector."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+from otel_clinic.errors import ConfigError
+from otel_clinic.scrubbing.detectors import Detector, default_detectors, keyed_value_detector
+from otel_clinic.scrubbing.engine import Engine, compile_re2
+from otel_clinic.scrubbing.keys import DEFAULT_EXACT_SENSITIVE_KEYS, DEFAULT_SENSITIVE_KEYS, KeyRules
+
+ReplacementStyle = Literal["placeholder", "hmac"]
+
+ENV_MODE = "OTEL_CLINIC_SCRUB_MODE"
+ENV_HMAC_KEY = "OTEL_CLINIC_SCRUB_HMAC_KEY"
+ENV_MAX_VALUE_BYTES = "OTEL_CLINIC_SCRUB_MAX_VALUE_BYTES"
+ENV_EXTRA_KEYS = "OTEL_CLINIC_SCRUB_EXTRA_KEYS"
+ENV_ALLOW_KEYS = "OTEL_CLINIC_SCRUB_ALLOW_KEYS"
+ENV_EXTRA_PATTERNS = "OTEL_CLINIC_SCRUB_EXTRA_PATTERNS"
+ENV_METRIC_KEYS = "OTEL_CLINIC_SCRUB_METRIC_ALLOW_KEYS"
+
+DEFAULT_MAX_VALUE_BYTES = 16 * 1024
+MIN_MAX_VALUE_BYTES = 256
+MAX_MAX_VALUE_BYTES = 1024 * 1024
+MIN_HMAC_KEY_BYTES = 16
+
+# Metric attribute keys that may become labels (docs/CONTRACTS.md + semconv http/db keys).
+DEFAULT_METRIC_ATTRIBUTE_KEYS: frozenset[str] = frozenset(
+    {
+        # http (stable and old semconv, as emitted by the instrumentations)
+        "http.route", "http.request.method", "http.response.status_code", "url.scheme",
+        "network.protocol.name", "network.protocol.version", "server.port", "error.type",
+        "http.method", "http.status_code", "http.scheme", "http.flavor", "http.server_name", "net.host.port",
+        # db / cache
+        "db.system", "db.system.name", "db.operation.name", "db.operation", "db.namespace",
+        "db.collection.name", "db.response.status_code", "db.alias", "cache.alias",
+        # ours
+        "clinic.severity", "error.category", "clinic.operation", "clinic.appointment.type",
+        "service.version", "deployment.environment.name", "signal", "reason", "detector",
+        "check", "clinic.health.critical", "queue",
+    }
+)
+
+
+@dataclass(frozen=True)
+class ScrubPolicy:
+    """What is PHI and how it is replaced. Immutable: ``with_*`` methods return a new policy.
+
+    The compiled engine (one combined RE2 pattern, key rules, LRU cache) is built lazily once per policy.
+    """
+
+    detectors: tuple[Detector, ...] = field(default_factory=default_detectors)
+    sensitive_keys: frozenset[str] = frozenset(DEFAULT_SENSITIVE_KEYS)
+    exact_sensitive_keys: frozenset[str] = frozenset(DEFAULT_EXACT_SENSITIVE_KEYS)
+    allowed_keys: frozenset[str] = frozenset()
+    replacement: ReplacementStyle = "placeholder"
+    hmac_key: bytes | None = field(default=None, repr=False)
+    max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES
+    metric_attribute_keys: frozenset[str] = DEFAULT_METRIC_ATTRIBUTE_KEYS
+    detect_keyed_values: bool = True  # the free-text "ssn=…" detector built from sensitive_keys
+
+    def __post_init__(self) -> None:
+        if self.replacement not in ("placeholder", "hmac"):
+            raise ConfigError("replacement", self.replacement, "'placeholder' or 'hmac'")
+        if self.replacement == "hmac" and (not self.hmac_key or len(self.hmac_key) < MIN_HMAC_KEY_BYTES):
+            raise ConfigError(ENV_HMAC_KEY, "<hidden>", f"a secret of at least {MIN_HMAC_KEY_BYTES} bytes when mode is hmac")
+        if not MIN_MAX_VALUE_BYTES <= self.max_value_bytes <= MAX_MAX_VALUE_BYTES:
+            raise ConfigError("max_value_bytes", self.max_value_bytes, f"an integer in [{MIN_MAX_VALUE_BYTES}, {MAX_MAX_VALUE_BYTES}]")
+        object.__setattr__(self, "_engine_lock", threading.Lock())
+        object.__setattr__(self, "_engine", None)
+
+    # ----------------------------------------------------------------- construction
+
+    @classmethod
+    def default(cls) -> ScrubPolicy:
+        return cls()
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> ScrubPolicy:
+        """Build the default policy adjusted by ``OTEL_CLINIC_SCRUB_*`` variables. Bad values raise ConfigError."""
+        policy = cls()
+        mode = environ.get(ENV_MODE, "").strip().lower() or "placeholder"
+        if mode not in ("placeholder", "hmac"):
+            raise ConfigError(ENV_MODE, environ.get(ENV_MODE), "'placeholder' or 'hmac'")
+        key = environ.get(ENV_HMAC_KEY, "")
+        if mode == "hmac":
+            if len(key.encode()) < MIN_HMAC_KEY_BYTES:
+                raise ConfigError(ENV_HMAC_KEY, "<hidden>" if key else "", f"a secret of at least {MIN_HMAC_KEY_BYTES} bytes when {ENV_MODE}=hmac")
+            policy = policy.with_hmac_key(key.encode())
+        raw_max = environ.get(ENV_MAX_VALUE_BYTES, "").strip()
+        if raw_max:
+            try:
+                max_bytes = int(raw_max)
+            except ValueError:
+                raise ConfigError(ENV_MAX_VALUE_BYTES, raw_max, f"an integer in [{MIN_MAX_VALUE_BYTES}, {MAX_MAX_VALUE_BYTES}]") from None
+            if not MIN_MAX_VALUE_BYTES <= max_bytes <= MAX_MAX_VALUE_BYTES:
+                raise ConfigError(ENV_MAX_VALUE_BYTES, raw_max, f"an integer in [{MIN_MAX_VALUE_BYTES}, {MAX_MAX_VALUE_BYTES}]")
+            policy = replace(policy, max_value_bytes=max_bytes)
+        extra_keys = _split_list(environ.get(ENV_EXTRA_KEYS, ""))
+        if extra_keys:
+            policy = policy.with_sensitive_keys(extra_keys)
+        allow_keys = _split_list(environ.get(ENV_ALLOW_KEYS, ""))
+        if allow_keys:
+            policy = policy.with_allowed_keys(allow_keys)
+        metric_keys = _split_list(environ.get(ENV_METRIC_KEYS, ""))
+        if metric_keys:
+            policy = replace(policy, metric_attribute_keys=policy.metric_attribute_keys | frozenset(metric_keys))
+        raw_patterns = environ.get(ENV_EXTRA_PATTERNS, "").strip()
+        if raw_patterns:
+            allowed = 'a JSON object {"name": "RE2 regex", ...} with names of letters, digits and _'
+            try:
+                patterns = json.loads(raw_patterns)
+            except ValueError:
+                raise ConfigError(ENV_EXTRA_PATTERNS, raw_patterns, allowed) from None
+            if not isinstance(patterns, dict) or not all(isinstance(v, str) for v in patterns.values()):
+                raise ConfigError(ENV_EXTRA_PATTERNS, raw_patterns, allowed)
+            for name, regex in patterns.items():
+                try:
+                    policy = policy.with_detector(name, regex)
+                except ConfigError as exc:
+                    raise ConfigError(ENV_EXTRA_PATTERNS, raw_patterns, f"{allowed}; {exc.allowed}") from None
+        return policy
+
+    def with_detector(self, name: str, regex: str, placeholder: str | None = None) -> ScrubPolicy:
+        """Add a custom value detector (RE2 syntax: no lookaround, no backreferences)."""
+        if not name or not name.replace("_", "").isalnum():
+            raise ConfigError("detector name", name, "letters, digits and _")
+        if any(d.name == name for d in self.detectors):
+            raise ConfigError("detector name", name, "a name not already used by another detector")
+        if not regex or "(?P<" in regex or "(?<" in regex:
+            raise ConfigError(f"detector {name} regex", regex, "a non-empty RE2 regex without named groups")
+        try:
+            compiled = compile_re2(regex)
+        except Exception as exc:
+            raise ConfigError(f"detector {name} regex", regex, f"an RE2/Go-compatible regex ({exc})") from None
+        if compiled.search("") is not None:
+            raise ConfigError(f"detector {name} regex", regex, "a regex that does not match the empty string")
+        token = placeholder or f"[{name.upper()}]"
+        if not (token.startswith("[") and token.endswith("]")):
+            raise ConfigError(f"detector {name} placeholder", token, "a bracketed token such as [BADGE]")
+        # Custom detectors go first: the user knows their identifiers better than our generic shapes.
+        return replace(self, detectors=(Detector(name, regex, token),) + self.detectors)
+
+    def without_detectors(self, *names: str) -> ScrubPolicy:
+        known = {d.name for d in self.detectors}
+        for name in names:
+            if name not in known:
+                raise ConfigError("detector name", name, f"one of {sorted(known)}")
+        return replace(self, detectors=tuple(d for d in self.detectors if d.name not in names))
+
+    def with_sensitive_keys(self, keys: Iterable[str]) -> ScrubPolicy:
+        cleaned = _clean_keys(keys, "sensitive key")
+        return replace(self, sensitive_keys=self.sensitive_keys | cleaned)
+
+    def with_allowed_keys(self, keys: Iterable[str]) -> ScrubPolicy:
+        """Keys exported unchanged (no key rule, no value scan): for values you know are not PHI."""
+        return replace(self, allowed_keys=self.allowed_keys | _clean_keys(keys, "allowed key"))
+
+    def with_hmac_key(self, key: bytes) -> ScrubPolicy:
+        return replace(self, replacement="hmac", hmac_key=key)
+
+    def with_metric_attribute_keys(self, keys: Iterable[str]) -> ScrubPolicy:
+        return replace(self, metric_attribute_keys=self.metric_attribute_keys | frozenset(keys))
+
+    # ----------------------------------------------------------------- use
+
+    @property
+    def engine(self) -> Engine:
+        engine = self._engine  # type: ignore[attr-defined]
+        if engine is None:
+            with self._engine_lock:  # type: ignore[attr-defined]
+                engine = self._engine  # type: ignore[attr-defined]
+                if engine is None:
+                    detectors = self.detectors
+                    if self.detect_keyed_values:
+                        detectors = detectors + (keyed_value_detector(self.sensitive_keys),)
+                    engine = Engine(
+                        detectors,
+                        KeyRules(self.sensitive_keys, self.exact_sensitive_keys, self.allowed_keys),
+                        hmac_key=self.hmac_key if self.replacement == "hmac" else None,
+                        max_value_bytes=self.max_value_bytes,
+                    )
+                    object.__setattr__(self, "_engine", engine)
+        return engine
+
+    def scrub(self, value: Any, hits: Counter[str] | None = None) -> Any:
+        """Scrubbed copy of a str, bytes, number, mapping or sequence (nested). Never raises."""
+        return self.engine.scrub_value(value, hits=hits)
+
+    def scrub_text(self, text: str, hits: Counter[str] | None = None) -> str:
+        return self.engine.scrub_text(text, hits)
+
+    def scrub_attributes(
+        self, attributes: Mapping[str, Any] | None, hits: Counter[str] | None = None, route: str | None = None
+    ) -> dict[str, Any]:
+        """Scrub an OTel attribute mapping: key rules, URL/SQL handling, value detectors."""
+        if not attributes:
+            return {}
+        engine = self.engine
+        return {k: engine.scrub_keyed(k, v, hits, route) for k, v in attributes.items()}
+
+    def is_sensitive_key(self, key: str) -> bool:
+        return self.engine.keys.is_sensitive_name(key)
+
+
+def _split_list(raw: str) -> list[str]:
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def _clean_keys(keys: Iterable[str], what: str) -> frozenset[str]:
+    if isinstance(keys, str):
+        keys = [keys]
+    out = set()
+    for key in keys:
+        if not isinstance(key, str) or not any(c.isalnum() for c in key):
+            raise ConfigError(what, key, "a non-empty key name")
+        out.add(key.strip().lower())
+    return frozenset(out)
+
+
+_active_lock = threading.Lock()
+_active: ScrubPolicy | None = None
+
+
+def get_active_policy() -> ScrubPolicy:
+    global _active
+    policy = _active
+    if policy is None:
+        with _active_lock:
+            if _active is None:
+                _active = ScrubPolicy.default()
+            policy = _active
+    return policy
+
+
+def set_active_policy(policy: ScrubPolicy) -> None:
+    global _active
+    if not isinstance(policy, ScrubPolicy):
+        raise ConfigError("scrub_policy", policy, "a ScrubPolicy instance")
+    with _active_lock:
+        _active = policy
+
+
+def scrub(value: Any) -> Any:
+    """Scrub ``value`` with the active policy (the one ``setup()`` installed, else the default)."""
+    return get_active_policy().scrub(value)
