@@ -15,16 +15,18 @@ from otel_clinic.health.result import Outcome, Status, worst
 class CacheCheck(HealthCheck):
     def __init__(
         self, aliases: Sequence[str] | None = None, *, name: str = "cache", critical: bool = True,
-        timeout: float | None = None,
+        timeout: float | None = None, caches: Any | None = None,
     ) -> None:
         self.aliases = list(aliases) if aliases else None  # None: every alias in settings.CACHES
+        self._caches = caches  # a django.core.cache.CacheHandler; default django.core.cache.caches
         self.name = name
         self.critical = critical
         self.timeout = timeout
 
     def run(self) -> Outcome:
-        from django.core.cache import caches
-
+        caches = self._caches
+        if caches is None:
+            from django.core.cache import caches
         aliases = self.aliases or list(caches.settings)
         per_alias = {alias: self._round_trip(caches, alias) for alias in aliases}
         status = worst(Status(v["status"]) for v in per_alias.values())

@@ -16,22 +16,28 @@ from otel_clinic.health.result import Outcome, Status, worst
 class DatabaseCheck(HealthCheck):
     def __init__(
         self, aliases: Sequence[str] | None = None, *, name: str = "database", critical: bool = True,
-        timeout: float | None = None,
+        timeout: float | None = None, connections: Any | None = None,
     ) -> None:
         self.aliases = list(aliases) if aliases else None  # None: every alias in settings.DATABASES
+        self._connections = connections  # a django.db.utils.ConnectionHandler; default django.db.connections
         self.name = name
         self.critical = critical
         self.timeout = timeout
 
-    @property
-    def secrets(self) -> tuple[str, ...]:  # type: ignore[override]
+    def _handler(self) -> Any:
+        if self._connections is not None:
+            return self._connections
         from django.db import connections
 
+        return connections
+
+    @property
+    def secrets(self) -> tuple[str, ...]:  # type: ignore[override]
+        connections = self._handler()
         return tuple(str(cfg.get("PASSWORD") or "") for cfg in connections.settings.values())
 
     def run(self) -> Outcome:
-        from django.db import connections
-
+        connections = self._handler()
         aliases = self.aliases or list(connections.settings)
         per_alias: dict[str, dict[str, Any]] = {}
         for alias in aliases:
