@@ -52,18 +52,18 @@ _PRIMITIVES = (str, bool, int, float, bytes, type(None))
 
 
 def _make_bridge(level: int, logger_provider: Any) -> logging.Handler:
-    """The SDK's LoggingHandler, minus non-primitive ``extra`` values (Django attaches the whole request object,
-    whose repr carries the raw path) which the SDK would otherwise stringify into attributes."""
-    from opentelemetry.sdk._logs import LoggingHandler
+    """opentelemetry-instrumentation-logging's handler, minus non-primitive ``extra`` values (Django attaches the
+    whole request object, whose repr carries the raw path) that would otherwise be stringified into attributes."""
+    from opentelemetry.instrumentation.logging.handler import LoggingHandler
 
     class ClinicLoggingHandler(LoggingHandler):
-        @staticmethod
-        def _get_attributes(record: logging.LogRecord):  # type: ignore[override]
-            attributes = LoggingHandler._get_attributes(record)
-            return {
+        def _get_attributes(self, record: logging.LogRecord):  # type: ignore[override]
+            attributes, event_name = super()._get_attributes(record)
+            kept = {
                 k: v for k, v in attributes.items()
                 if isinstance(v, _PRIMITIVES) or (isinstance(v, (list, tuple)) and all(isinstance(i, _PRIMITIVES) for i in v))
             }
+            return kept, event_name
 
     return ClinicLoggingHandler(level=level, logger_provider=logger_provider)
 

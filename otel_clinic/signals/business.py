@@ -28,22 +28,40 @@ def _bounded(value: str, allowed: frozenset[str]) -> str:
     return value if value in allowed else "other"
 
 
+def _never_raises(func: F) -> F:
+    """Business helpers are called from views: a telemetry failure must not become a failed request."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        try:
+            func(*args, **kwargs)
+        except Exception:
+            _logger.debug("business metric %s failed", func.__name__, exc_info=True)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@_never_raises
 def record_patient_operation(operation: str) -> None:
     get_instruments().patient_operations.add(1, {"clinic.operation": _bounded(operation, PATIENT_OPERATIONS)})
 
 
+@_never_raises
 def record_appointment_booked(appointment_type: str = "consultation") -> None:
     get_instruments().appointments_booked.add(1, {"clinic.appointment.type": _bounded(appointment_type, APPOINTMENT_TYPES)})
 
 
+@_never_raises
 def record_prescription_created(count: int = 1) -> None:
     get_instruments().prescriptions_created.add(count)
 
 
+@_never_raises
 def user_logged_in() -> None:
     get_instruments().active_users.add(1)
 
 
+@_never_raises
 def user_logged_out() -> None:
     get_instruments().active_users.add(-1)
 

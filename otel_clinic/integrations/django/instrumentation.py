@@ -54,6 +54,12 @@ class DjangoHooks:
         self.config = config
 
     def request_hook(self, span: Span, request: Any) -> None:
+        try:
+            self._start(request)
+        except Exception:  # telemetry must never fail a request
+            _logger.debug("request hook failed", exc_info=True)
+
+    def _start(self, request: Any) -> None:
         method = request.method if request.method in _KNOWN_METHODS else "_OTHER"
         state = RequestState(started=time.perf_counter(), method=method)
         setattr(request, _STATE_ATTR, state)
@@ -67,8 +73,13 @@ class DjangoHooks:
             return
         try:
             self._finish(span, request, response, state)
+        except Exception:  # telemetry must never fail a request
+            _logger.debug("response hook failed", exc_info=True)
         finally:
-            get_instruments().active_requests.add(-1, {"http.request.method": state.method})
+            try:
+                get_instruments().active_requests.add(-1, {"http.request.method": state.method})
+            except Exception:
+                pass
             if token is not None:
                 try:
                     current_request.reset(token)

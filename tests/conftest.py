@@ -1,0 +1,50 @@
+"""Root test configuration: the example clinic app is the Django project under test.
+
+Django is configured once per session from examples/clinic (SQLite in a temp dir) so every suite (foundation,
+scrubbing, health) can use the same test client; suites that need another settings module run it in a
+subprocess.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLE = REPO / "examples" / "clinic"
+_TMP = Path(tempfile.mkdtemp(prefix="otel-clinic-tests-"))
+
+# Tests must not inherit an operator's telemetry settings.
+for _var in list(os.environ):
+    if _var.startswith(("OTEL_", "SENTRY_")):
+        del os.environ[_var]
+os.environ["DJANGO_SETTINGS_MODULE"] = "clinic_site.settings"
+os.environ["CLINIC_SQLITE_PATH"] = str(_TMP / "clinic.sqlite3")
+os.environ.setdefault("OTEL_CLINIC_EXPORT_DIR", str(_TMP / "telemetry"))
+if str(EXAMPLE) not in sys.path:
+    sys.path.insert(0, str(EXAMPLE))
+
+import django  # noqa: E402
+
+django.setup()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _migrated_example_db() -> None:
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0, interactive=False)
+
+
+@pytest.fixture(scope="session")
+def example_dir() -> Path:
+    return EXAMPLE
+
+
+@pytest.fixture(scope="session")
+def repo_dir() -> Path:
+    return REPO
