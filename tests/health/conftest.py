@@ -17,12 +17,12 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import requests
 
+from tests.health.helpers import AppServer
 from tests.support.services import PostgresServer, RedisServer, free_port, postgres_server, redis_server
 
 REPO = Path(__file__).resolve().parents[2]
@@ -89,19 +89,6 @@ def pg_up(pg_server: PostgresServer) -> Iterator[PostgresServer]:
     yield pg_server
     if not pg_server.is_running():
         pg_server.start()
-
-
-@dataclass
-class AppServer:
-    base: str
-    proc: subprocess.Popen[bytes]
-    cache_interval: float = 1.0
-    timeout: float = 1.0
-    token: str = "health-test-token"
-
-    def get(self, path: str, *, auth: bool = True, timeout: float = 10.0) -> requests.Response:
-        headers = {"Authorization": f"Bearer {self.token}"} if auth else {}
-        return requests.get(self.base + path, headers=headers, timeout=timeout)
 
 
 def app_env(pg: PostgresServer, rd: RedisServer, **extra: str) -> dict[str, str]:

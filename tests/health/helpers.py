@@ -9,8 +9,11 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
+
+import requests
 
 T = TypeVar("T")
 
@@ -116,3 +119,16 @@ def gauge_points(reader: Any, name: str) -> dict[str, float]:
                         key = attrs.get("check") or next(iter(attrs.values()), "")
                         out[str(key)] = point.value
     return out
+
+
+@dataclass
+class AppServer:
+    base: str
+    proc: subprocess.Popen[bytes]
+    cache_interval: float = 1.0
+    timeout: float = 1.0
+    token: str = "health-test-token"
+
+    def get(self, path: str, *, auth: bool = True, timeout: float = 10.0) -> requests.Response:
+        headers = {"Authorization": f"Bearer {self.token}"} if auth else {}
+        return requests.get(self.base + path, headers=headers, timeout=timeout)

@@ -62,6 +62,7 @@ def test_redis_password_never_appears_in_messages(redis_up: RedisServer) -> None
     url = f"redis://nobody:Zq9-very-secret@127.0.0.1:{redis_up.port}/0"  # unknown ACL user: AUTH fails
     result = run_one(RedisCheck(url, timeout=1.0))
     assert result.status is Status.DOWN
+    assert "AuthenticationError" in result.message
     assert "Zq9-very-secret" not in result.message
 
 
