@@ -1,4 +1,4 @@
-"""python manage.py track_deployment --version 1.4.2 --environment production [--deployed-by X] [--changes "..."]"""
+"""python manage.py track_deployment --release 1.4.2 --environment production [--deployed-by X] [--changes "..."]"""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ class Command(BaseCommand):
     help = "Record a deployment: log event, clinic.deployment metric, and Sentry release + deploy when configured."
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--version", dest="release_version", required=True, help="release being deployed")
+        parser.add_argument("--release", dest="release_version", required=True, help="release being deployed")
         parser.add_argument("--environment", required=True)
         parser.add_argument("--deployed-by", default=None)
         parser.add_argument("--changes", default=None)
