@@ -331,7 +331,7 @@ def keyed_value_detector(sensitive_keys: frozenset[str]) -> Detector:
         "keyed_value",
         # Quoted values are taken whole; unquoted ones run to the next delimiter and swallow
         # following capitalised words ("first_name=Jane Roe"). Placeholders (%s, $1, :x, ?) never start a value.
-        r'"[^"]{0,512}"|' r"'[^']{0,512}'|" r"""(?:(?i:bearer|basic|digest|negotiate)\s{1,3})?[^\s&,;"'}\])%$?:@{<][^\s&,;"'}\]]{0,512}(?:\s[A-Z][a-zA-Z'-]{1,30}){0,3}""",
+        r'"[^"]{0,512}"|' r"'[^']{0,512}'|" r"""(?:(?i:bearer|basic|digest|negotiate)\s{1,3})?[^\s&,;"'}\])%\x24?:@{<][^\s&,;"'}\]]{0,512}(?:\s[A-Z][a-zA-Z'-]{1,30}){0,3}""",
         "[REDACTED]",
         prefix=rf"(?:[A-Za-z0-9]{{1,40}}[_.-]){{0,4}}(?i:{key_re})" r"""["']?\s{0,3}[:=]\s{0,3}""",
         boundary="start-word",

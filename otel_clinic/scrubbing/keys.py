@@ -99,11 +99,13 @@ KEY_RULE_EXEMPT: frozenset[str] = frozenset(
     }
 )
 
-URL_KEYS: frozenset[str] = frozenset({"url.full", "http.url", "url.original", "http.request.url"})
+URL_KEYS: frozenset[str] = frozenset({"url.full", "http.url", "url.original", "http.request.url", "url"})
 PATH_KEYS: frozenset[str] = frozenset({"url.path", "http.target", "url.template"})
 SQL_KEYS: frozenset[str] = frozenset({"db.statement", "db.query.text", "db.query.summary"})
 # Query strings are never exported: replaced whole.
-QUERY_KEYS: frozenset[str] = frozenset({"url.query", "http.query", "query_string", "querystring"})
+QUERY_KEYS: frozenset[str] = frozenset(
+    {"url.query", "url.fragment", "http.query", "http.fragment", "query_string", "querystring"}
+)
 
 _HEADER_PREFIXES = ("http.request.header.", "http.response.header.")
 

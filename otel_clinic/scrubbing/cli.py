@@ -1,0 +1,36 @@
+"""``otel-clinic collector-config``: print the PHI policy as Collector processor YAML."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+
+def _collector_config(args: argparse.Namespace) -> int:
+    from otel_clinic.errors import ConfigError
+    from otel_clinic.scrubbing.collector import render_yaml
+    from otel_clinic.scrubbing.policy import ScrubPolicy
+
+    try:
+        policy = ScrubPolicy.from_env(os.environ)
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    text = render_yaml(policy)
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "collector-config",
+        help="render the PHI scrubbing policy (from OTEL_CLINIC_SCRUB_* env) as Collector redaction/transform processors",
+    )
+    parser.add_argument("--output", "-o", help="write the YAML to this file instead of stdout")
+    parser.set_defaults(func=_collector_config)

@@ -1,0 +1,214 @@
+"""Exporter wrappers that ship scrubbed copies of spans and log records.
+
+They run inside the SDK's batch processors (the export thread), so scrubbing never costs the request
+thread anything. A record that cannot be scrubbed is dropped and counted, never exported raw; no
+exception from here reaches the SDK.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from opentelemetry.metrics import Meter
+from opentelemetry.sdk._logs import ReadableLogRecord
+from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
+from opentelemetry.sdk.trace import Event, ReadableSpan
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+from opentelemetry.sdk.util import BoundedList
+from opentelemetry.trace import Link, Status
+from opentelemetry.util.types import Attributes
+
+from opentelemetry.attributes import BoundedAttributes
+
+from otel_clinic.scrubbing.policy import ScrubPolicy
+from otel_clinic.scrubbing.url import scrub_path
+
+_logger = logging.getLogger(__name__)
+_HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT", "_OTHER", "HTTP"})
+
+
+class _Counters:
+    """``clinic.scrub.redactions{detector}`` and ``clinic.telemetry.dropped{signal,reason}`` (when a meter is given)."""
+
+    def __init__(self, meter: Meter | None, signal: str) -> None:
+        self._signal = signal
+        self._redactions = self._dropped = None
+        if meter is not None:
+            self._redactions = meter.create_counter(
+                "clinic.scrub.redactions", unit="{redaction}", description="Values replaced by the PHI scrubber, by detector"
+            )
+            self._dropped = meter.create_counter(
+                "clinic.telemetry.dropped", unit="{record}", description="Telemetry records dropped before export"
+            )
+
+    def record(self, hits: Counter[str], dropped: int) -> None:
+        try:
+            if self._redactions is not None:
+                for detector, count in hits.items():
+                    self._redactions.add(count, {"detector": detector})
+            if dropped and self._dropped is not None:
+                self._dropped.add(dropped, {"signal": self._signal, "reason": "scrub_error"})
+        except Exception:  # metrics must never break export
+            _logger.debug("otel_clinic: could not record scrub counters", exc_info=True)
+
+
+def _like(original: Attributes, scrubbed: dict[str, Any]) -> Attributes:
+    """Keep the SDK's dropped-attribute count so exporters still report truncation by limits."""
+    if isinstance(original, BoundedAttributes) and original.dropped:
+        bounded = BoundedAttributes(maxlen=None, attributes=scrubbed, immutable=True)
+        bounded.dropped = original.dropped
+        return bounded
+    return scrubbed
+
+
+def _like_list(original: Sequence[Any], items: list[Any]) -> Sequence[Any]:
+    if isinstance(original, BoundedList) and original.dropped:
+        bounded = BoundedList.from_seq(None, items)
+        bounded.dropped = original.dropped
+        return bounded
+    return tuple(items)
+
+
+def guard_span_name(name: str, attributes: Mapping[str, Any], policy: ScrubPolicy, hits: Counter[str]) -> str:
+    """Span names must be low-cardinality and PHI-free: a raw path becomes the route (or a scrubbed path)."""
+    route = attributes.get("http.route")
+    method, _, rest = name.partition(" ")
+    has_method = method in _HTTP_METHODS and bool(rest)
+    target = rest if has_method else name
+    if "/" in target or "?" in target:
+        if isinstance(route, str) and route:
+            if target == route:
+                return name
+            new = f"{method} {route}" if has_method else route
+        else:
+            path = scrub_path(target.split("?", 1)[0].split("#", 1)[0])
+            new = f"{method} {path}" if has_method else path
+        if new != name:
+            hits["span_name"] += 1
+        name = new
+    return policy.scrub_text(name, hits)
+
+
+def scrub_span(span: ReadableSpan, policy: ScrubPolicy, hits: Counter[str]) -> ReadableSpan:
+    original = span.attributes or {}
+    route = original.get("http.route")
+    route = route if isinstance(route, str) and route else None
+    attributes = policy.scrub_attributes(original, hits, route)
+    events = [
+        Event(e.name, _like(e.attributes, policy.scrub_attributes(e.attributes, hits, route)), e.timestamp)
+        for e in span.events
+    ]
+    links = [Link(link.context, _like(link.attributes, policy.scrub_attributes(link.attributes, hits, route))) for link in span.links]
+    status = span.status
+    if status is not None and status.description:
+        status = Status(status.status_code, policy.scrub_text(status.description, hits))
+    return ReadableSpan(
+        name=guard_span_name(span.name, original, policy, hits),
+        context=span.context,
+        parent=span.parent,
+        resource=span.resource,  # our own resource (service/version/env): not PHI, left untouched
+        attributes=_like(span.attributes, attributes),
+        events=_like_list(span.events, events),
+        links=_like_list(span.links, links),
+        kind=span.kind,
+        status=status,
+        start_time=span.start_time,
+        end_time=span.end_time,
+        instrumentation_scope=span.instrumentation_scope,
+    )
+
+
+class ScrubbingSpanExporter(SpanExporter):
+    """Wraps a SpanExporter; exports scrubbed copies of the spans."""
+
+    def __init__(self, inner: SpanExporter, policy: ScrubPolicy, meter: Meter | None = None) -> None:
+        self._inner = inner
+        self._policy = policy
+        self._counters = _Counters(meter, "traces")
+
+    @property
+    def inner(self) -> SpanExporter:
+        return self._inner
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        hits: Counter[str] = Counter()
+        scrubbed: list[ReadableSpan] = []
+        dropped = 0
+        for span in spans:
+            try:
+                scrubbed.append(scrub_span(span, self._policy, hits))
+            except Exception:
+                dropped += 1
+                _logger.debug("otel_clinic: span dropped, scrubbing failed", exc_info=True)
+        self._counters.record(hits, dropped)
+        if not scrubbed:
+            return SpanExportResult.SUCCESS
+        try:
+            return self._inner.export(scrubbed)
+        except Exception:
+            _logger.debug("otel_clinic: span exporter %r failed", type(self._inner).__name__, exc_info=True)
+            return SpanExportResult.FAILURE
+
+    def shutdown(self) -> None:
+        self._inner.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return self._inner.force_flush(timeout_millis)
+
+
+def scrub_log_record(record: ReadableLogRecord, policy: ScrubPolicy, hits: Counter[str]) -> ReadableLogRecord:
+    inner = copy.copy(record.log_record)
+    inner.body = policy.scrub(inner.body, hits) if inner.body is not None else None
+    inner.attributes = _like(inner.attributes, policy.scrub_attributes(inner.attributes, hits))
+    # The exception object (message, args, locals via traceback) must not reach any exporter; its
+    # type/message/stacktrace already are (scrubbed) attributes.
+    if getattr(inner, "exception", None) is not None:
+        inner.exception = None
+    return ReadableLogRecord(
+        log_record=inner,
+        resource=record.resource,
+        instrumentation_scope=record.instrumentation_scope,
+        limits=record.limits,
+    )
+
+
+class ScrubbingLogExporter(LogRecordExporter):
+    """Wraps a LogRecordExporter (OTel SDK 1.45 logs); exports scrubbed copies of the records."""
+
+    def __init__(self, inner: LogRecordExporter, policy: ScrubPolicy, meter: Meter | None = None) -> None:
+        self._inner = inner
+        self._policy = policy
+        self._counters = _Counters(meter, "logs")
+
+    @property
+    def inner(self) -> LogRecordExporter:
+        return self._inner
+
+    def export(self, batch: Sequence[ReadableLogRecord]) -> LogRecordExportResult:
+        hits: Counter[str] = Counter()
+        scrubbed: list[ReadableLogRecord] = []
+        dropped = 0
+        for record in batch:
+            try:
+                scrubbed.append(scrub_log_record(record, self._policy, hits))
+            except Exception:
+                dropped += 1
+                _logger.debug("otel_clinic: log record dropped, scrubbing failed", exc_info=True)
+        self._counters.record(hits, dropped)
+        if not scrubbed:
+            return LogRecordExportResult.SUCCESS
+        try:
+            return self._inner.export(scrubbed)
+        except Exception:
+            _logger.debug("otel_clinic: log exporter %r failed", type(self._inner).__name__, exc_info=True)
+            return LogRecordExportResult.FAILURE
+
+    def shutdown(self) -> None:
+        self._inner.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return self._inner.force_flush(timeout_millis)
