@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Install everything the product and its tests need, idempotently:
+#   scripts/bootstrap.sh python     the .venv with otel_clinic and its dev dependencies
+#   scripts/bootstrap.sh all        + Debian servers (PostgreSQL, Redis, Prometheus, Alertmanager) + the Collector build
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+what="${1:-all}"
+PY="${PYTHON:-python3}"
+
+need_python() {
+  if [[ ! -x .venv/bin/python ]]; then
+    "$PY" -m venv .venv
+  fi
+  local stamp=.venv/.otel-clinic-installed
+  if [[ ! -f "$stamp" || pyproject.toml -nt "$stamp" ]]; then
+    .venv/bin/pip install -q --upgrade pip
+    .venv/bin/pip install -q -e '.[dev]'
+    touch "$stamp"
+  fi
+}
+
+need_debian() {
+  local missing=()
+  command -v redis-server >/dev/null || missing+=(redis-server)
+  [[ -x /usr/lib/postgresql/15/bin/initdb ]] || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+  command -v prometheus >/dev/null && command -v promtool >/dev/null || missing+=(prometheus)
+  command -v prometheus-alertmanager >/dev/null && command -v amtool >/dev/null || missing+=(prometheus-alertmanager)
+  if (( ${#missing[@]} )); then
+    local sudo=""
+    [[ $(id -u) -ne 0 ]] && sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+}
+
+need_python
+if [[ "$what" == "all" ]]; then
+  need_debian
+  collector/build.sh
+fi
