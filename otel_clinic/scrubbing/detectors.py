@@ -32,7 +32,10 @@ _STREET_SUFFIX = (
     r"(?i:street|st|avenue|ave|road|rd|boulevard|blvd|lane|ln|drive|dr|court|ct|way|place|pl|terrace|ter"
     r"|circle|cir|highway|hwy|parkway|pkwy|square|sq|trail|trl)"
 )
-_CAP_WORD = r"[A-Z][a-zA-Z'-]{0,30}"
+# A capitalised word with at least one lowercase letter ("Roe", "O'Brien", "McDonald"), so that
+# all-caps tokens such as HTTP methods after "name:" are not taken for names.
+_CAP_WORD = r"[A-Z](?:[a-z]|'[A-Z])[a-zA-Z'-]{0,29}"
+_STREET_WORD = r"(?:[A-Z][a-zA-Z'-]{0,29}|\d{1,3}(?i:st|nd|rd|th))"
 _HONORIFIC = r"(?:Mr|Mrs|Ms|Miss|Mx|Dr|MR|MRS|MS|DR)\.?\s{1,3}"
 
 
@@ -238,7 +241,7 @@ def default_detectors() -> tuple[Detector, ...]:
         ),
         Detector(
             "address",
-            rf"\d{{1,6}}\s{{1,3}}(?:{_CAP_WORD}\.?\s{{1,3}}){{1,4}}{_STREET_SUFFIX}\.?"
+            rf"\d{{1,6}}\s{{1,3}}(?:{_STREET_WORD}\.?\s{{1,3}}){{1,4}}{_STREET_SUFFIX}\.?"
             r"(?:,?\s{1,3}(?i:apt|apartment|suite|ste|unit|#)\.?\s{0,3}[A-Za-z0-9-]{1,8})?"
             rf"(?:,\s{{0,3}}(?:{_CAP_WORD}\s){{0,2}}{_CAP_WORD},?\s{{1,3}}(?:{_US_STATES})(?:\s{{1,3}}\d{{5}}(?:-\d{{4}})?)?)?",
             "[ADDRESS]",
@@ -331,7 +334,7 @@ def keyed_value_detector(sensitive_keys: frozenset[str]) -> Detector:
         "keyed_value",
         # Quoted values are taken whole; unquoted ones run to the next delimiter and swallow
         # following capitalised words ("first_name=Jane Roe"). Placeholders (%s, $1, :x, ?) never start a value.
-        r'"[^"]{0,512}"|' r"'[^']{0,512}'|" r"""(?:(?i:bearer|basic|digest|negotiate)\s{1,3})?[^\s&,;"'}\])%\x24?:@{<][^\s&,;"'}\]]{0,512}(?:\s[A-Z][a-zA-Z'-]{1,30}){0,3}""",
+        r'"[^"]{0,512}"|' r"'[^']{0,512}'|" r"""(?:(?i:bearer|basic|digest|negotiate)\s{1,3})?[^\s&,;"'}\])%\x24?:@{<][^\s&,;"'})\]]{0,512}(?:\s[A-Z][a-zA-Z'-]{1,30}){0,3}""",
         "[REDACTED]",
         prefix=rf"(?:[A-Za-z0-9]{{1,40}}[_.-]){{0,4}}(?i:{key_re})" r"""["']?\s{0,3}[:=]\s{0,3}""",
         boundary="start-word",

@@ -150,7 +150,8 @@ class Engine:
                     replacement = self._token(det, value)
                 vstart = end - len(value_b)
                 cut = end
-            elif det.name == "card" and (shorter := _shorter_card(value)):
+            elif det.name == "card" and not data[start - 1 : start].isalnum() and (shorter := _shorter_card(value)):
+                # "4111 1111 1111 1111 2026": the greedy match ran into the next number; keep the card part.
                 found.append(det.name)
                 vstart = end - len(value_b)
                 replacement = self._token(det, value[:shorter])

@@ -49,8 +49,9 @@ def obfuscate_sql(sql: str) -> str:
         elif kind == "block_comment":
             pos = _end_of_block_comment(sql, end)
             _strip_trailing_space(out)
-            if pos < n and out and out[-1] and not out[-1][-1].isspace() and not sql[pos].isspace():
-                out.append(" ")
+            prev = next((piece for piece in reversed(out) if piece), "")
+            if pos < n and prev and not prev[-1].isspace() and not sql[pos].isspace():
+                out.append(" ")  # "t/*c*/WHERE" must not become "tWHERE"
         elif kind == "string":
             escapes = sql[start] in "Ee"
             pos = _end_of_quoted(sql, end, "'", backslash=escapes)
@@ -73,6 +74,8 @@ def obfuscate_sql(sql: str) -> str:
 
 
 def _strip_trailing_space(out: list[str]) -> None:
+    while out and not out[-1]:
+        out.pop()
     if out:
         out[-1] = out[-1].rstrip(" \t")
 
