@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import time
 
-from tests.health.helpers import AppServer
-from tests.health.helpers import wait_for
+import pytest
+
+from tests.health.helpers import AppServer, wait_for
 from tests.support.services import PostgresServer, RedisServer
 
 ALL_CHECKS = {"database", "cache", "redis", "broker", "disk", "memory"}
+
+pytestmark = pytest.mark.services  # real PostgreSQL/Redis servers (session-scoped)
 
 
 def _status_gauge(app: AppServer) -> dict[str, float]:

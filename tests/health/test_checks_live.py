@@ -19,6 +19,8 @@ from otel_clinic.health import (
 from tests.health.helpers import make_cert, silent_tcp_server, tls_server
 from tests.support.services import PostgresServer, RedisServer
 
+pytestmark = pytest.mark.services  # real PostgreSQL/Redis servers (session-scoped)
+
 
 def run_one(check, timeout: float = 1.0):  # type: ignore[no-untyped-def]
     return HealthRunner(HealthRegistry([check]), timeout=timeout).run([check.name])[check.name]
@@ -74,7 +76,7 @@ def _pg_handler(pg: PostgresServer, password: str | None = None) -> ConnectionHa
     return ConnectionHandler({"default": entry})
 
 
-def test_database_ok_then_down_then_recovers_after_postgres_restart(pg_up: PostgresServer) -> None:
+def test_database_ok_then_down_then_recovers_after_postgres_restart(pg_up: PostgresServer, db_access: None) -> None:
     check = DatabaseCheck(connections=_pg_handler(pg_up), timeout=2.0)
     ok = run_one(check, timeout=3.0)
     assert ok.status is Status.OK, ok.message
@@ -88,7 +90,7 @@ def test_database_ok_then_down_then_recovers_after_postgres_restart(pg_up: Postg
     assert again.status is Status.OK, again.message  # no app restart, no stale connection reused
 
 
-def test_database_wrong_password_message_has_no_password(pg_up: PostgresServer) -> None:
+def test_database_wrong_password_message_has_no_password(pg_up: PostgresServer, db_access: None) -> None:
     result = run_one(DatabaseCheck(connections=_pg_handler(pg_up, "Wr0ng-pass-xyz"), timeout=2.0), timeout=3.0)
     assert result.status is Status.DOWN
     assert "Wr0ng-pass-xyz" not in result.message and pg_up.password not in result.message

@@ -14,6 +14,8 @@ from tests.health.conftest import REPO, app_env
 from tests.health.helpers import silent_tcp_server
 from tests.support.services import PostgresServer, RedisServer, free_port
 
+pytestmark = pytest.mark.services  # real PostgreSQL/Redis servers (session-scoped)
+
 
 def monitor_health(pg: PostgresServer, rd: RedisServer, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(

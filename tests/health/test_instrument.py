@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import threading
 import time
 
@@ -14,6 +16,8 @@ from otel_clinic.health import (
 from otel_clinic.health.state import configure
 from tests.health.helpers import gauge_points, wait_for
 from tests.support.services import RedisServer
+
+pytestmark = pytest.mark.services  # real PostgreSQL/Redis servers (session-scoped)
 
 
 def _pipeline(runner: HealthRunner | None = None) -> InMemoryMetricReader:
