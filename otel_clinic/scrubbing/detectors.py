@@ -263,6 +263,14 @@ def default_detectors() -> tuple[Detector, ...]:
             boundary="start-word",
         ),
         Detector(
+            # "patient Jane Roe": without a ':' only a first+last name pair counts (not "Patient Created").
+            "name_after_patient",
+            rf"{_CAP_WORD}\s{_CAP_WORD}(?:\s{_CAP_WORD})?",
+            "[NAME]",
+            prefix=r"(?i:patient|pt\.?)\s{1,3}",
+            boundary="start-word",
+        ),
+        Detector(
             "name_salutation",
             rf"(?:{_HONORIFIC})?{_CAP_WORD}(?:\s{_CAP_WORD}){{0,2}}",
             "[NAME]",

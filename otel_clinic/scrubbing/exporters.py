@@ -56,19 +56,19 @@ class _Counters:
             _logger.debug("otel_clinic: could not record scrub counters", exc_info=True)
 
 
-def _like(original: Attributes, scrubbed: dict[str, Any]) -> Attributes:
+def _like(dropped: int, scrubbed: dict[str, Any]) -> Attributes:
     """Keep the SDK's dropped-attribute count so exporters still report truncation by limits."""
-    if isinstance(original, BoundedAttributes) and original.dropped:
+    if dropped:
         bounded = BoundedAttributes(maxlen=None, attributes=scrubbed, immutable=True)
-        bounded.dropped = original.dropped
+        bounded.dropped = dropped
         return bounded
     return scrubbed
 
 
-def _like_list(original: Sequence[Any], items: list[Any]) -> Sequence[Any]:
-    if isinstance(original, BoundedList) and original.dropped:
+def _like_list(dropped: int, items: list[Any]) -> Sequence[Any]:
+    if dropped:
         bounded = BoundedList.from_seq(None, items)
-        bounded.dropped = original.dropped
+        bounded.dropped = dropped
         return bounded
     return tuple(items)
 
@@ -99,10 +99,10 @@ def scrub_span(span: ReadableSpan, policy: ScrubPolicy, hits: Counter[str]) -> R
     route = route if isinstance(route, str) and route else None
     attributes = policy.scrub_attributes(original, hits, route)
     events = [
-        Event(e.name, _like(e.attributes, policy.scrub_attributes(e.attributes, hits, route)), e.timestamp)
+        Event(e.name, _like(e.dropped_attributes, policy.scrub_attributes(e.attributes, hits, route)), e.timestamp)
         for e in span.events
     ]
-    links = [Link(link.context, _like(link.attributes, policy.scrub_attributes(link.attributes, hits, route))) for link in span.links]
+    links = [Link(link.context, _like(link.dropped_attributes, policy.scrub_attributes(link.attributes, hits, route))) for link in span.links]
     status = span.status
     if status is not None and status.description:
         status = Status(status.status_code, policy.scrub_text(status.description, hits))
@@ -111,9 +111,9 @@ def scrub_span(span: ReadableSpan, policy: ScrubPolicy, hits: Counter[str]) -> R
         context=span.context,
         parent=span.parent,
         resource=span.resource,  # our own resource (service/version/env): not PHI, left untouched
-        attributes=_like(span.attributes, attributes),
-        events=_like_list(span.events, events),
-        links=_like_list(span.links, links),
+        attributes=_like(span.dropped_attributes, attributes),
+        events=_like_list(span.dropped_events, events),
+        links=_like_list(span.dropped_links, links),
         kind=span.kind,
         status=status,
         start_time=span.start_time,
@@ -163,7 +163,7 @@ class ScrubbingSpanExporter(SpanExporter):
 def scrub_log_record(record: ReadableLogRecord, policy: ScrubPolicy, hits: Counter[str]) -> ReadableLogRecord:
     inner = copy.copy(record.log_record)
     inner.body = policy.scrub(inner.body, hits) if inner.body is not None else None
-    inner.attributes = _like(inner.attributes, policy.scrub_attributes(inner.attributes, hits))
+    inner.attributes = _like(record.dropped_attributes, policy.scrub_attributes(inner.attributes, hits))
     # The exception object (message, args, locals via traceback) must not reach any exporter; its
     # type/message/stacktrace already are (scrubbed) attributes.
     if getattr(inner, "exception", None) is not None:
