@@ -85,7 +85,7 @@ SAFE_KEYS: frozenset[str] = frozenset(
         "clinic.health.critical", "clinic.scrubbed", "cache.alias",
         "messaging.system", "messaging.operation", "messaging.operation.name", "messaging.destination.name",
         "celery.action", "celery.state", "celery.task_name", "rpc.system", "rpc.service", "rpc.method",
-        "http.server_name", "signal", "reason", "detector", "check", "queue",
+        "http.server_name",
     }
 )
 

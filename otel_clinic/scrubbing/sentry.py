@@ -20,6 +20,7 @@ _logger = logging.getLogger(__name__)
 # SDK-produced contexts describing our runtime, not the patient: left as they are.
 _SAFE_CONTEXTS = frozenset({"runtime", "os", "device", "app", "browser", "gpu", "culture", "cloud_resource"})
 _KEEP_HEADERS = frozenset({"content-type", "content-length", "accept", "host", "user-agent", "x-request-id", "traceparent"})
+_DROP_HEADERS = frozenset({"cookie", "authorization", "proxy-authorization", "x-forwarded-for", "x-real-ip", "forwarded", "x-api-key"})
 _ENV_KEEP = frozenset({"SERVER_NAME", "SERVER_PORT"})
 
 
@@ -75,11 +76,11 @@ def scrub_event(event: dict[str, Any], policy: ScrubPolicy) -> dict[str, Any]:
                 continue
             if isinstance(item.get("value"), str):
                 item["value"] = policy.scrub_text(item["value"])
-            _drop_frame_vars(item.get("stacktrace"))
+            _scrub_frames(item.get("stacktrace"), policy)
             mechanism = item.get("mechanism")
             if isinstance(mechanism, MutableMapping) and "data" in mechanism:
                 mechanism["data"] = policy.scrub(mechanism["data"])
-    _drop_frame_vars(event.get("stacktrace"))
+    _scrub_frames(event.get("stacktrace"), policy)
     logentry = event.get("logentry")
     if isinstance(logentry, MutableMapping):
         for key in ("message", "formatted"):
@@ -111,12 +112,14 @@ def _scrub_request(request: MutableMapping[str, Any], policy: ScrubPolicy) -> No
         request["url"] = scrub_url(request["url"])
     headers = request.get("headers")
     if isinstance(headers, MutableMapping):
-        request["headers"] = {
-            k: policy.scrub_text(v) if isinstance(v, str) else policy.scrub(v)
-            for k, v in headers.items()
-            if isinstance(k, str) and (k.lower() in _KEEP_HEADERS or not policy.is_sensitive_key(k))
-            and k.lower() not in ("cookie", "authorization", "x-forwarded-for", "x-real-ip", "forwarded")
-        }
+        # Fail closed: known-harmless headers are scrubbed and kept, credentials and client addresses are
+        # dropped, anything else keeps its name (useful for debugging) but not its value.
+        kept: dict[str, Any] = {}
+        for k, v in headers.items():
+            if not isinstance(k, str) or k.lower() in _DROP_HEADERS or policy.is_sensitive_key(k):
+                continue
+            kept[k] = policy.scrub(v) if k.lower() in _KEEP_HEADERS else "[REDACTED]"
+        request["headers"] = kept
     env = request.get("env")
     if isinstance(env, MutableMapping):
         request["env"] = {k: v for k, v in env.items() if k in _ENV_KEEP}
@@ -138,11 +141,17 @@ def _scrub_contexts(event: MutableMapping[str, Any], policy: ScrubPolicy) -> Non
         contexts[name] = policy.scrub(ctx)
 
 
-def _drop_frame_vars(stacktrace: Any) -> None:
+def _scrub_frames(stacktrace: Any, policy: ScrubPolicy) -> None:
+    """Frame locals are dropped outright; source context lines are scrubbed (literals in code can be PHI)."""
     frames = stacktrace.get("frames") if isinstance(stacktrace, MutableMapping) else None
     for frame in frames if isinstance(frames, list) else ():
         if isinstance(frame, MutableMapping):
             frame.pop("vars", None)
+            if isinstance(frame.get("context_line"), str):
+                frame["context_line"] = policy.scrub_text(frame["context_line"])
+            for key in ("pre_context", "post_context"):
+                if isinstance(frame.get(key), list):
+                    frame[key] = [policy.scrub_text(line) if isinstance(line, str) else "" for line in frame[key]]
 
 
 def _scrub_sentry_span(span: MutableMapping[str, Any], policy: ScrubPolicy) -> None:
