@@ -64,7 +64,7 @@ def test_real_events_carry_no_phi(sentry_client) -> None:
     sentry_sdk.add_breadcrumb(category="query", message="SELECT * FROM p WHERE ssn = '123-45-6789'")
     sentry_sdk.add_breadcrumb(category="httplib", type="http", data={"url": "https://x/p/99812?dob=1980-02-03", "method": "GET"})
     with sentry_sdk.start_transaction(name="/patients/123-45-6789/", op="http.server"):
-        with sentry_sdk.start_span(op="db", description="SELECT * FROM p WHERE name = 'Jane Roe'"):
+        with sentry_sdk.start_span(op="db", name="SELECT * FROM p WHERE name = 'Jane Roe'"):
             pass
         try:
             _lookup("jane.roe@example.com")
