@@ -24,7 +24,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -333,9 +333,10 @@ class StaticExporter:
     """A tiny /metrics server on loopback whose exposition text the test sets and changes.
 
     Use it as a Prometheus scrape target when a test needs exact series; `set_text()` swaps the body.
+    `text` may also be a callable returning the body, called on every scrape (e.g. counters growing with time).
     """
 
-    def __init__(self, text: str = "") -> None:
+    def __init__(self, text: str | Callable[[], str] = "") -> None:
         self._text = text
         self._lock = threading.Lock()
         exporter = self
@@ -358,9 +359,10 @@ class StaticExporter:
     @property
     def text(self) -> str:
         with self._lock:
-            return self._text
+            text = self._text
+        return text() if callable(text) else text
 
-    def set_text(self, text: str) -> None:
+    def set_text(self, text: str | Callable[[], str]) -> None:
         with self._lock:
             self._text = text
 
