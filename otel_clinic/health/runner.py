@@ -9,8 +9,10 @@ started again (it reports `down` at once), so there is never more than one threa
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
+import weakref
 from collections.abc import Collection, Iterable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -61,6 +63,7 @@ class HealthRunner:
         self._background: threading.Thread | None = None
         self.rounds = 0  # full rounds completed (benchmarks/tests count these)
         self.executions = 0  # individual check runs started
+        _reset_in_forked_children(self)
 
     # -- public API ----------------------------------------------------------------------------
     def names(self) -> list[str]:
@@ -160,6 +163,14 @@ class HealthRunner:
         return {c.name: results[c.name] for c in checks}
 
     # -- internals -----------------------------------------------------------------------------
+    def _after_fork_in_child(self) -> None:
+        # Threads do not survive fork: a round or check that was running in the parent would look in-flight
+        # forever in a gunicorn worker (readiness stuck, checks never re-run). Start clean; keep the results.
+        self._lock = threading.Lock()
+        self._round = None
+        self._inflight = {}
+        self._background = None
+
     def _is_fresh(self, interval: float) -> bool:
         return self._cached_at is not None and time.monotonic() - self._cached_at < interval
 
@@ -198,3 +209,16 @@ class HealthRunner:
             critical=self.is_critical(check),
             details=outcome.details,
         )
+
+
+def _reset_in_forked_children(runner: HealthRunner) -> None:
+    if not hasattr(os, "register_at_fork"):
+        return
+    ref = weakref.ref(runner)
+
+    def reset() -> None:
+        alive = ref()
+        if alive is not None:
+            alive._after_fork_in_child()
+
+    os.register_at_fork(after_in_child=reset)

@@ -9,8 +9,8 @@ from typing import Any
 from otel_clinic.health.checks import (
     BrokerCheck, CacheCheck, DatabaseCheck, DiskCheck, MemoryCheck, RedisCheck, TlsCertificateCheck,
 )
-from otel_clinic.health.config import DEFAULT_CRITICAL, SETTING, HealthSettings
 from otel_clinic.errors import ConfigError
+from otel_clinic.health.config import DEFAULT_CRITICAL, SETTING, HealthSettings
 from otel_clinic.health.registry import HealthRegistry, custom_checks
 from otel_clinic.health.runner import HealthRunner
 
@@ -83,14 +83,10 @@ def _build(options: Mapping[str, Any] | None, environ: Mapping[str, str] | None,
     registry = build_registry(settings, django_settings)
     runner = HealthRunner(
         registry, timeout=settings.timeout, cache_interval=settings.cache_interval,
-        critical=_critical_override(settings, registry),
+        # An explicit `critical` list is authoritative for custom checks too; otherwise each check's flag counts.
+        critical=set(settings.critical) if settings.critical is not None else None,
     )
     return runner, settings
-
-
-def _critical_override(settings: HealthSettings, registry: HealthRegistry) -> set[str] | None:
-    # An explicit `critical` list is authoritative for custom checks too; otherwise each check's flag counts.
-    return set(settings.critical) if settings.critical is not None else None
 
 
 def _add_custom(runner: HealthRunner) -> None:

@@ -180,3 +180,37 @@ def test_memory_thresholds_against_actual_usage() -> None:
     assert ok.status is Status.OK and ok.details["process_rss_bytes"] > 0
     assert run_one(MemoryCheck(warning=max(used - 1, 0), critical_pct=100)).status is Status.DEGRADED
     assert run_one(MemoryCheck(warning=0, critical_pct=max(used - 1, 0))).status is Status.DOWN
+
+
+def test_broker_worker_ping_degraded_without_workers_ok_with_one(redis_up: RedisServer) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from tests.health.conftest import REPO
+
+    check = BrokerCheck(redis_up.url, worker_ping=True, timeout=1.0)
+    alone = run_one(check, timeout=3.0)
+    assert alone.status is Status.DEGRADED and "no Celery worker answered" in alone.message
+    # No DJANGO_SETTINGS_MODULE: Celery's Django fix-up would try to load the example app's settings.
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    env.update(HEALTH_TEST_REDIS_URL=redis_up.url, PYTHONPATH=str(REPO))
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "tests.health.app.celery_app", "worker", "--pool=solo",
+         "-n", "health-w1@%h", "--without-gossip", "--without-mingle", "-l", "WARNING"],
+        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        result = alone
+        deadline = time.monotonic() + 30
+        while result.status is not Status.OK and time.monotonic() < deadline:
+            time.sleep(0.5)
+            result = run_one(check, timeout=3.0)
+        assert result.status is Status.OK, result.message
+        assert result.details["workers"] == 1
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(15)
+        except subprocess.TimeoutExpired:
+            worker.kill()

@@ -195,3 +195,49 @@ def test_explicit_critical_list_overrides_check_flags() -> None:
 def test_unknown_check_name_raises_keyerror() -> None:
     with pytest.raises(KeyError):
         _runner(FunctionCheck(lambda: None, name="a")).run(["nope"])
+
+
+def test_forked_child_does_not_inherit_a_hung_round() -> None:
+    """gunicorn forks workers: a round in flight in the parent must not block the child's checks forever."""
+    import os
+
+    release = threading.Event()
+    calls: list[int] = []
+
+    def check() -> Status:
+        calls.append(1)
+        if len(calls) == 1:  # the parent's first run hangs
+            release.wait(30)
+        return Status.OK
+
+    runner = _runner(FunctionCheck(check, name="dep", timeout=5.0), cache_interval=60)
+    parent_round = threading.Thread(target=runner.report, daemon=True)
+    parent_round.start()
+    assert wait_until(lambda: len(calls) == 1)
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: must run the check afresh and finish well inside the 5 s timeout
+        try:
+            begun = time.monotonic()
+            result = runner.report().results["dep"]
+            ok = result.status is Status.OK and time.monotonic() - begun < 3.0
+            os.write(write_fd, b"1" if ok else result.message.encode()[:200] or b"0")
+        finally:
+            os._exit(0)
+    os.close(write_fd)
+    try:
+        verdict = os.read(read_fd, 256)
+        os.waitpid(pid, 0)
+    finally:
+        os.close(read_fd)
+        release.set()
+    assert verdict == b"1", verdict
+
+
+def wait_until(predicate, timeout: float = 5.0) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return False
