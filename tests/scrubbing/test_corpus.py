@@ -1,0 +1,40 @@
+"""Corpus test: recall on labelled PHI and false positives on ordinary telemetry (tests/data/phi_corpus.jsonl)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+from otel_clinic.scrubbing import ScrubPolicy
+
+CORPUS = Path(__file__).parents[1] / "data" / "phi_corpus.jsonl"
+
+
+def test_corpus_recall_and_false_positive_rate() -> None:
+    policy = ScrubPolicy.default()
+    rows = [json.loads(line) for line in CORPUS.read_text(encoding="utf-8").splitlines() if line.strip()]
+    positives = [r for r in rows if r["label"] == "positive"]
+    negatives = [r for r in rows if r["label"] == "negative"]
+    assert len(positives) >= 200 and len(negatives) >= 150
+
+    missed: list[tuple[str, str]] = []
+    per_kind: Counter[str] = Counter()
+    per_kind_hit: Counter[str] = Counter()
+    for row in positives:
+        out = policy.scrub_text(row["text"])
+        per_kind[row["kind"]] += 1
+        if row["secret"] in out:
+            missed.append((row["kind"], row["text"]))
+        else:
+            per_kind_hit[row["kind"]] += 1
+    false_positives = [(r["text"], policy.scrub_text(r["text"])) for r in negatives if policy.scrub_text(r["text"]) != r["text"]]
+
+    recall = 1 - len(missed) / len(positives)
+    fp_rate = len(false_positives) / len(negatives)
+    print(f"\nPHI corpus: {len(positives)} positives, {len(negatives)} negatives")
+    for kind in sorted(per_kind):
+        print(f"  {kind:<10} recall {per_kind_hit[kind]}/{per_kind[kind]}")
+    print(f"  recall {recall:.1%}   false-positive rate {fp_rate:.1%}")
+    assert missed == [], missed
+    assert false_positives == [], false_positives
