@@ -103,17 +103,19 @@ def test_cache_round_trip_on_redis_cache(redis_up: RedisServer) -> None:
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_up.url,
                     "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1}},
         "local": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "dummy": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"},
     })
     check = CacheCheck(caches=caches)
     ok = run_one(check, timeout=2.0)
     assert ok.status is Status.OK, ok.message
-    assert set(ok.details["aliases"]) == {"default", "local"}
+    assert set(ok.details["aliases"]) == {"default", "local", "dummy"}
     assert redis_lib.Redis.from_url(redis_up.url).keys("*otel_clinic:health:*") == []  # key deleted again
     redis_up.stop()
     down = run_one(check, timeout=2.0)
     assert down.status is Status.DOWN
     assert down.details["aliases"]["default"]["status"] == "down"
     assert down.details["aliases"]["local"]["status"] == "ok"
+    assert down.details["aliases"]["dummy"]["status"] == "ok"  # stores nothing by design; not a failure
 
 
 # -- broker ----------------------------------------------------------------------------------------------

@@ -42,6 +42,8 @@ class CacheCheck(HealthCheck):
         entry: dict[str, Any] = {}
         # A private cache object per round: Django's per-thread cache objects would pile up in our worker threads.
         cache = caches.create_connection(alias)
+        if type(cache).__name__ == "DummyCache":  # stores nothing by design: no round trip to verify
+            return {"status": Status.OK.value, "latency_ms": 0.0, "note": "dummy cache"}
         key = f"otel_clinic:health:{uuid.uuid4().hex}"
         try:
             cache.set(key, "1", timeout=10)
