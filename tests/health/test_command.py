@@ -77,9 +77,9 @@ def test_unknown_check_exits_64_listing_valid_names(pg_up: PostgresServer, redis
 
 
 def _otel_clinic_health(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    # The module entry point is what the `otel-clinic health` subcommand registers (cli.register).
+    # Exactly what the `otel-clinic` console script runs (otel_clinic.cli.main -> health.cli.register).
     return subprocess.run(
-        [sys.executable, "-m", "otel_clinic.health.cli", "health", *args],
+        [sys.executable, "-c", "import sys; from otel_clinic.cli import main; sys.exit(main())", "health", *args],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=60,
     )
 
