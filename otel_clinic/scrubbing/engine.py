@@ -77,7 +77,12 @@ class Engine:
                 group_owner[g] = i
             next_group += total
         self._group_owner = group_owner
-        self.regex = compile_re2("|".join(parts).encode()) if parts else None
+        self.pattern = "|".join(parts)  # str form, e.g. for side-by-side benchmarks with stdlib re
+        self.regex = compile_re2(self.pattern.encode()) if parts else None
+        # Same alternation without capture groups: RE2 answers "is there a match, where" with its DFA,
+        # ~2.5x faster than the capturing NFA. Used for the common no-PHI case and to skip to candidates.
+        self.prefilter_pattern = "|".join(d.full_pattern for d in detectors)
+        self.prefilter = compile_re2(self.prefilter_pattern.encode()) if parts else None
         self._cached = functools.lru_cache(maxsize=cache_size)(self._scrub_text_uncached)
 
     # ---------------------------------------------------------------- text
@@ -125,9 +130,11 @@ class Engine:
         # Work on UTF-8 bytes: re2's search(pos) on str re-encodes the whole text per call (quadratic),
         # on bytes it is O(1) per call, which lets us resume right after a rejected candidate.
         data = text.encode("utf-8", "surrogatepass")
-        m = regex.search(data)
-        if m is None:
+        prefilter = self.prefilter
+        hit = prefilter.search(data)
+        if hit is None:
             return text
+        m = regex.search(data, hit.start())
         n = len(data)
         out: list[bytes] = []
         last = 0
@@ -171,7 +178,8 @@ class Engine:
                     pos = max(end, start + 1)
             if pos >= n:
                 break
-            m = regex.search(data, pos)
+            hit = prefilter.search(data, pos)
+            m = regex.search(data, hit.start()) if hit is not None else None
         if not out:
             return text
         out.append(data[last:])
