@@ -6,12 +6,38 @@ used at import time without failing.
 
 from __future__ import annotations
 
+import threading
+from collections import Counter
+from typing import Iterable
+
 from opentelemetry import metrics
-from opentelemetry.metrics import Meter
+from opentelemetry.metrics import CallbackOptions, Meter, Observation
 
 # semconv buckets for http.server.request.duration (seconds); SLO thresholds (0.1, 0.5, 1, 2.5) are edges.
 HTTP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)
 QUERY_COUNT_BUCKETS = (0, 1, 2, 5, 10, 20, 50, 100, 200, 500)
+
+
+class ActiveRequests:
+    """``http.server.active_requests`` as an observable up-down counter over plain integers.
+
+    Two synchronous SDK measurements per request (+1/-1) cost more than the rest of our request-thread work;
+    an integer under a lock, read once per metric collection, gives the same series.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: Counter[str] = Counter()
+
+    def add(self, delta: int, attributes: dict) -> None:
+        method = attributes.get("http.request.method", "_OTHER")
+        with self._lock:
+            self._counts[method] += delta
+
+    def observe(self, options: CallbackOptions) -> Iterable[Observation]:
+        with self._lock:
+            counts = dict(self._counts)
+        return [Observation(value, {"http.request.method": method}) for method, value in counts.items()]
 
 
 class Instruments:
@@ -21,8 +47,10 @@ class Instruments:
             "http.server.request.duration", unit="s", description="Duration of HTTP server requests.",
             explicit_bucket_boundaries_advisory=HTTP_BUCKETS,
         )
-        self.active_requests = meter.create_up_down_counter(
-            "http.server.active_requests", unit="{request}", description="Number of active HTTP server requests."
+        self.active_requests = ActiveRequests()
+        meter.create_observable_up_down_counter(
+            "http.server.active_requests", callbacks=[self.active_requests.observe], unit="{request}",
+            description="Number of active HTTP server requests.",
         )
         self.queries_per_request = meter.create_histogram(
             "clinic.db.queries_per_request", unit="{query}", description="Database queries executed per HTTP request.",

@@ -67,6 +67,40 @@ class Providers:
     closers: list = field(default_factory=list)
 
 
+def _queue_full(processor) -> bool:
+    # The SDK's BatchProcessor drops the oldest item when its deque is full; it only reports that through
+    # its internal metrics, which also add per-span tracer metrics we do not want on the request path.
+    inner = getattr(processor, "_batch_processor", None)
+    queue = getattr(inner, "_queue", None)
+    return queue is not None and len(queue) >= queue.maxlen
+
+
+class CountingBatchSpanProcessor(BatchSpanProcessor):
+    """BatchSpanProcessor that counts queue-full drops in ``clinic.telemetry.dropped{signal=traces}``."""
+
+    def __init__(self, exporter: SpanExporter, drops: exporters.DropCounter, **kwargs: Any) -> None:
+        super().__init__(exporter, **kwargs)
+        self._drops = drops
+
+    def on_end(self, span) -> None:
+        if _queue_full(self):
+            self._drops.add(1, "traces", "queue_full")
+        super().on_end(span)
+
+
+class CountingBatchLogRecordProcessor(BatchLogRecordProcessor):
+    """BatchLogRecordProcessor that counts queue-full drops in ``clinic.telemetry.dropped{signal=logs}``."""
+
+    def __init__(self, exporter: LogRecordExporter, drops: exporters.DropCounter, **kwargs: Any) -> None:
+        super().__init__(exporter, **kwargs)
+        self._drops = drops
+
+    def on_emit(self, log_record) -> None:
+        if _queue_full(self):
+            self._drops.add(1, "logs", "queue_full")
+        super().on_emit(log_record)
+
+
 def _scrub_wrappers(config: ClinicConfig, scrub_policy):
     """Return (wrap_span_exporter, wrap_log_exporter) that apply the PHI policy, or identity when disabled."""
     if not config.scrub_enabled or scrub_policy is None:
@@ -87,8 +121,6 @@ def build_providers(
     extra_log_exporters: Sequence[LogRecordExporter] = (),
     extra_metric_readers: Sequence[MetricReader] = (),
 ) -> Providers:
-    # The SDK only reports its own queue/drop metrics when asked to.
-    os.environ.setdefault("OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED", "true")
     resource = build_resource(config)
     drops = exporters.DropCounter()
     wrap_spans, wrap_logs = _scrub_wrappers(config, scrub_policy)
@@ -114,7 +146,12 @@ def build_providers(
         from otel_clinic.scrubbing import metric_views
 
         views = list(metric_views(scrub_policy))
-    meter_provider = MeterProvider(resource=resource, metric_readers=readers, views=views, shutdown_on_exit=False)
+    from opentelemetry.sdk.metrics._internal import _get_exemplar_filter
+
+    meter_provider = MeterProvider(
+        resource=resource, metric_readers=readers, views=views, shutdown_on_exit=False,
+        exemplar_filter=_get_exemplar_filter(config.exemplar_filter),
+    )
     drops.bind(meter_provider.get_meter("otel_clinic"))
 
     # --- traces
@@ -126,12 +163,12 @@ def build_providers(
     ] + [wrap_spans(e) for e in extra_span_exporters]
     for exporter in span_exporters:
         tracer_provider.add_span_processor(
-            BatchSpanProcessor(
+            CountingBatchSpanProcessor(
                 exporter,
+                drops,
                 max_queue_size=config.bsp_max_queue_size,
                 max_export_batch_size=min(config.bsp_max_export_batch_size, config.bsp_max_queue_size),
                 schedule_delay_millis=config.bsp_schedule_delay_ms,
-                meter_provider=meter_provider,
             )
         )
 
@@ -144,11 +181,11 @@ def build_providers(
     ] + [wrap_logs(e) for e in extra_log_exporters]
     for exporter in log_exporters:
         logger_provider.add_log_record_processor(
-            BatchLogRecordProcessor(
+            CountingBatchLogRecordProcessor(
                 exporter,
+                drops,
                 max_queue_size=config.blrp_max_queue_size,
                 schedule_delay_millis=config.bsp_schedule_delay_ms,
-                meter_provider=meter_provider,
             )
         )
     return Providers(tracer_provider, meter_provider, logger_provider, drops, prometheus_server)

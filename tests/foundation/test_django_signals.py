@@ -109,6 +109,13 @@ def test_query_count_per_request_reveals_n_plus_one(cap, client):
     assert span.attributes["clinic.db.query_count"] == 1 + min(n, 100)
     hist = points(cap, "clinic.db.queries_per_request", **{"http.route": "api/appointments/report/"})
     assert hist[0].sum == 1 + min(n, 100)
+    assert span.attributes["clinic.db.duration_ms"] > 0
+
+
+def test_queries_outside_requests_record_db_operation_duration(cap):
+    from clinic.models import Patient
+
+    Patient.objects.filter(mrn="outside-request").exists()
     assert points(cap, "db.client.operation.duration", **{"db.system.name": "sqlite", "db.operation.name": "SELECT"})
 
 
@@ -196,3 +203,29 @@ def test_no_exception_from_telemetry_reaches_the_request(cap, client, monkeypatc
 
     monkeypatch.setattr(instruments, "_current", Exploding())
     assert client.get("/api/patients/").status_code == 200
+
+
+def test_active_requests_counts_in_flight_requests(cap):
+    import threading
+
+    from django.test import Client
+
+    from otel_clinic.instruments import get_instruments
+
+    seen = []
+    original = get_instruments().active_requests.add
+
+    def spy(delta, attrs):
+        original(delta, attrs)
+        if delta > 0:
+            seen.append([p.value for p in cap.metric_points("http.server.active_requests")])
+
+    get_instruments().active_requests.add = spy
+    threads = [threading.Thread(target=lambda: Client().get("/api/slow/?ms=200")) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert max(max(v) for v in seen if v) >= 1
+    final = points(cap, "http.server.active_requests", **{"http.request.method": "GET"})
+    assert final[0].value == 0

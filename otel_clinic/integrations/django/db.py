@@ -1,5 +1,9 @@
 """Per-request query counts, ``db.client.operation.duration`` and slow-query span events.
 
+Inside an HTTP request a query only bumps counters on the request state (the count and DB time are recorded
+once per request, as ``clinic.db.queries_per_request``), so an N+1 page costs one measurement, not N+1.
+Outside requests (management commands, workers) each query records ``db.client.operation.duration``.
+
 Installed as a Django ``execute_wrapper`` on every connection (present ones and, through the
 ``connection_created`` signal, future ones). The SQL text of a slow query is recorded with every literal
 replaced by ``?``; fast queries record no text at all.
@@ -46,12 +50,16 @@ class QueryObserver:
         state = current_request.get()
         if state is not None:
             state.queries += 1
+            state.db_seconds += duration_s
+            if duration_s < self.slow_query_s:
+                return
         connection = context.get("connection") if isinstance(context, dict) else None
         system = getattr(connection, "vendor", "unknown")
         sql_text = sql if isinstance(sql, str) else str(sql)
         attrs = {"db.system.name": system, "db.operation.name": _operation(sql_text)}
         instruments = get_instruments()
-        instruments.db_duration.record(duration_s, attrs)
+        if state is None:
+            instruments.db_duration.record(duration_s, attrs)
         if duration_s >= self.slow_query_s:
             from otel_clinic.scrubbing import obfuscate_sql
 

@@ -41,6 +41,7 @@ class RequestState:
     started: float
     method: str
     queries: int = 0
+    db_seconds: float = 0.0
 
 
 # The state of the request being served in this context; the DB wrapper counts queries into it.
@@ -93,7 +94,10 @@ class DjangoHooks:
         route = getattr(match, "route", None) or None
         exception = getattr(request, _EXCEPTION_ATTR, None)
 
-        thresholds = thresholds_for_route(route, self.config.severity, self.config.route_severity)
+        thresholds = (
+            thresholds_for_route(route, self.config.severity, self.config.route_severity)
+            if self.config.route_severity else self.config.severity
+        )
         severity = classify_severity(duration_s * 1000.0, status, thresholds)
         category = categorize_error(status, exception)
         etype = error_type(status, exception) if category else None
@@ -101,13 +105,15 @@ class DjangoHooks:
         if span.is_recording():
             span.update_name(f"{state.method} {route}" if route else state.method)
             _strip_raw_url(span)
+            span_attrs: dict[str, Any] = {"clinic.severity": severity, "clinic.db.query_count": state.queries}
             if route:
-                span.set_attribute("http.route", route)
-            span.set_attribute("clinic.severity", severity)
+                span_attrs["http.route"] = route
             if category:
-                span.set_attribute("error.category", category)
-                span.set_attribute("error.type", etype)
-            span.set_attribute("clinic.db.query_count", state.queries)
+                span_attrs["error.category"] = category
+                span_attrs["error.type"] = etype
+            if state.queries:
+                span_attrs["clinic.db.duration_ms"] = round(state.db_seconds * 1000, 3)
+            span.set_attributes(span_attrs)
 
         attrs: dict[str, Any] = {
             "http.request.method": state.method,
@@ -159,6 +165,14 @@ def excluded_urls_pattern(paths: tuple[str, ...]) -> str:
     return ",".join(rf"^[a-z]+://[^/]+{re.escape(p)}" for p in paths)
 
 
+def _method_only_span_name(request: Any) -> str:
+    """Initial span name: the method only. The contrib middleware resolves the URL a second time here just to
+    name the span (contrib#2710); our response hook renames the span from Django's own resolver match."""
+    method = (request.method or "").strip().upper()
+    return method if method in _KNOWN_METHODS else "HTTP"
+
+
+_original_span_name = None
 _instrumented_with: DjangoHooks | None = None
 _deferred = False
 
@@ -193,6 +207,12 @@ def instrument_django(config: ClinicConfig, tracer_provider) -> None:
         response_hook=hooks.response_hook,
         excluded_urls=excluded_urls_pattern(config.excluded_paths),
     )
+    global _original_span_name
+    from opentelemetry.instrumentation.django.middleware.otel_middleware import _DjangoMiddleware
+
+    if _original_span_name is None:
+        _original_span_name = _DjangoMiddleware.__dict__.get("_get_span_name")
+        _DjangoMiddleware._get_span_name = staticmethod(_method_only_span_name)
     got_request_exception.connect(_remember_exception, dispatch_uid="otel_clinic.remember_exception")
     db_instr.install(config)
     cache_instr.install()
@@ -212,6 +232,12 @@ def uninstrument_django() -> None:
     instrumentor = DjangoInstrumentor()
     if instrumentor.is_instrumented_by_opentelemetry:
         instrumentor.uninstrument()
+    global _original_span_name
+    if _original_span_name is not None:
+        from opentelemetry.instrumentation.django.middleware.otel_middleware import _DjangoMiddleware
+
+        _DjangoMiddleware._get_span_name = _original_span_name
+        _original_span_name = None
     got_request_exception.disconnect(dispatch_uid="otel_clinic.remember_exception")
     db_instr.uninstall()
     cache_instr.uninstall()
