@@ -152,3 +152,35 @@ def test_track_deployment_management_command(sentry_api, monkeypatch):
         testing.reset_globals()
     assert json.loads(out.getvalue())["sentry_deploy_created"] is True
     assert [r[0] for r in recorded] == ["/api/0/organizations/o/releases/", "/api/0/organizations/o/releases/3.1.0/deploys/"]
+
+
+def test_queue_full_drops_are_counted_and_requests_do_not_block():
+    import time
+
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+
+    release = threading.Event()
+
+    class StuckExporter(SpanExporter):
+        def export(self, spans):
+            release.wait(10)  # a hung backend
+            return SpanExportResult.SUCCESS
+
+    with testing.capture(bsp_max_queue_size=4, bsp_max_export_batch_size=1, bsp_schedule_delay_ms=1) as cap:
+        from otel_clinic.providers import CountingBatchSpanProcessor
+
+        cap.handle.tracer_provider.add_span_processor(
+            CountingBatchSpanProcessor(StuckExporter(), cap.handle.providers.drops, max_queue_size=4,
+                                       max_export_batch_size=1, schedule_delay_millis=1)
+        )
+        tracer = trace.get_tracer("t")
+        started = time.perf_counter()
+        for i in range(50):
+            with tracer.start_as_current_span(f"s{i}"):
+                pass
+        elapsed = time.perf_counter() - started
+        release.set()
+        assert elapsed < 2.0  # emitting never waited for the stuck exporter
+        dropped = points(cap, "clinic.telemetry.dropped", signal="traces", reason="queue_full")
+        assert dropped and dropped[0].value >= 40
