@@ -93,3 +93,32 @@ def test_cli_writes_yaml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
     monkeypatch.setenv("OTEL_CLINIC_SCRUB_MODE", "bogus")
     assert cli_main(["collector-config"]) == 2
     assert "OTEL_CLINIC_SCRUB_MODE" in capsys.readouterr().err
+
+
+def test_custom_policy_render_loads_into_the_real_collector(tmp_path: Path) -> None:
+    """A policy extended through env (extra keys + a custom detector) renders a config the built
+    Collector distribution accepts (``otelcol validate`` parses every regex with Go's regexp)."""
+    from tests.support.collector import build_collector, validate
+
+    build_collector()
+    env = {"OTEL_CLINIC_SCRUB_EXTRA_KEYS": "ward,bed_number", "OTEL_CLINIC_SCRUB_EXTRA_PATTERNS": '{"badge": "BADGE-[0-9]{6}"}'}
+    rendered = render_collector_processors(ScrubPolicy.from_env(env))
+    config = {
+        "receivers": {"otlp": {"protocols": {"http": {"endpoint": "127.0.0.1:0"}}}},
+        "exporters": {"debug": {}},
+        **rendered,
+        "service": {
+            "pipelines": {
+                signal: {"receivers": ["otlp"], "processors": [TRANSFORM_NAME, REDACTION_NAME], "exporters": ["debug"]}
+                for signal in ("traces", "logs", "metrics")
+            },
+        },
+    }
+    path = tmp_path / "phi.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    result = validate(path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    # Guard: the same check rejects a regex Go cannot compile.
+    config["processors"][REDACTION_NAME]["blocked_values"] = ["a(?=b)"]
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    assert validate(path).returncode != 0
