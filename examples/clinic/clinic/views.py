@@ -48,7 +48,7 @@ def patients(request: HttpRequest) -> JsonResponse:
                     date_of_birth=data.get("dob") or None,
                 )
         except IntegrityError:
-            log.warning("duplicate patient MRN %s for %s %s", data["mrn"], data["first_name"], data["last_name"])
+            log.warning("duplicate patient MRN %s (patient %s %s)", data["mrn"], data["first_name"], data["last_name"])
             return JsonResponse({"error": "patient already exists"}, status=409)
         otel_clinic.record_patient_operation("create")
         log.info("created patient %s %s (MRN %s, SSN %s)", patient.first_name, patient.last_name, patient.mrn, patient.ssn)
