@@ -29,6 +29,8 @@ MAX_DEPTH = 32
 MAX_ITEMS = 2000  # per container; the rest is summarised
 _CACHE_MAX_LEN = 512  # only short strings are memoised
 _NO_HITS: tuple[str, ...] = ()
+_MEMO_TYPES = frozenset({str, int, float, bool})
+_ATTR_MEMO_MAX = 8192
 _REJECTION_BUDGET = 512  # per value: bounds the worst case to O(n * candidate length)
 
 _re2_options = re2.Options()
@@ -84,6 +86,7 @@ class Engine:
         self.prefilter_pattern = "|".join(d.full_pattern for d in detectors)
         self.prefilter = compile_re2(self.prefilter_pattern.encode()) if parts else None
         self._cached = functools.lru_cache(maxsize=cache_size)(self._scrub_text_uncached)
+        self._attr_memo: dict[tuple[Any, ...], tuple[Any, tuple[str, ...]]] = {}
 
     # ---------------------------------------------------------------- text
 
@@ -206,6 +209,31 @@ class Engine:
             if hits is not None:
                 hits["scrub_error"] += 1
             return REDACTED
+
+    def scrub_attributes(
+        self, attributes: Mapping[str, Any], hits: Counter[str] | None = None, route: str | None = None
+    ) -> dict[str, Any]:
+        """Scrub an attribute mapping. (key, value) pairs repeat across spans, so results for primitive
+        values are memoised (bounded) together with the detector hits they produced."""
+        memo = self._attr_memo
+        out: dict[str, Any] = {}
+        for key, value in attributes.items():
+            kind = type(value)
+            if kind in _MEMO_TYPES and (kind is not str or len(value) <= _CACHE_MAX_LEN):
+                memo_key = (key, kind, value, route)  # type in the key: True == 1 == 1.0 must not collide
+                entry = memo.get(memo_key)
+                if entry is None:
+                    local: Counter[str] = Counter()
+                    entry = (self.scrub_keyed(key, value, local, route), tuple(local.elements()))
+                    if len(memo) >= _ATTR_MEMO_MAX:
+                        memo.clear()
+                    memo[memo_key] = entry
+                out[key] = entry[0]
+                if entry[1] and hits is not None:
+                    hits.update(entry[1])
+            else:
+                out[key] = self.scrub_keyed(key, value, hits, route)
+        return out
 
     def scrub_keyed(self, key: str, value: Any, hits: Counter[str] | None = None, route: str | None = None) -> Any:
         """Scrub ``value`` stored under attribute ``key`` (applies key rules). Never raises."""

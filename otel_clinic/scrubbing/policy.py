@@ -201,8 +201,12 @@ class ScrubPolicy:
         """Scrub an OTel attribute mapping: key rules, URL/SQL handling, value detectors."""
         if not attributes:
             return {}
-        engine = self.engine
-        return {k: engine.scrub_keyed(k, v, hits, route) for k, v in attributes.items()}
+        try:
+            return self.engine.scrub_attributes(attributes, hits, route)
+        except Exception:  # e.g. a mapping that fails to iterate: nothing of it is exported
+            if hits is not None:
+                hits["scrub_error"] += 1
+            return {}
 
     def is_sensitive_key(self, key: str) -> bool:
         return self.engine.keys.is_sensitive_name(key)
