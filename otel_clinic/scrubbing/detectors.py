@@ -94,11 +94,23 @@ BOUNDARY_ALNUM = "alnum"  # no letter/digit right before/after
 BOUNDARY_WORD = "word"  # no letter/digit/underscore right before/after
 
 
+_ESCAPE_LETTERS = (b"n", b"t", b"r", b"f", b"b")
+
+
+def preceding(data: bytes, start: int) -> bytes:
+    """The byte before ``start``; an escape sequence in JSON / repr text ("line\\n555-867-5309")
+    separates tokens like whitespace does, so it reads as a space."""
+    before = data[start - 1 : start]
+    if before in _ESCAPE_LETTERS and data[start - 2 : start - 1] == b"\\":
+        return b" "
+    return before
+
+
 def boundary_ok(data: bytes, start: int, end: int, kind: str | None) -> bool:
     """Check the bytes around ``data[start:end]`` (UTF-8); non-ASCII neighbours count as non-word."""
     if kind is None:
         return True
-    before = data[start - 1 : start]
+    before = preceding(data, start)
     after = data[end : end + 1]
     if kind == "start-word":  # context keywords must not be the tail of a longer word ("hostname=")
         return not (before.isalnum() or before == b"_")

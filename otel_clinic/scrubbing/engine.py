@@ -18,7 +18,7 @@ from typing import Any
 
 import re2
 
-from otel_clinic.scrubbing.detectors import Detector, boundary_ok
+from otel_clinic.scrubbing.detectors import Detector, boundary_ok, preceding
 from otel_clinic.scrubbing.keys import KeyAction, KeyRules
 from otel_clinic.scrubbing.sql import obfuscate_sql
 from otel_clinic.scrubbing.url import scrub_path, scrub_url
@@ -160,7 +160,7 @@ class Engine:
                     replacement = self._token(det, value)
                 vstart = end - len(value_b)
                 cut = end
-            elif det.name == "card" and not data[start - 1 : start].isalnum() and (shorter := _shorter_card(value)):
+            elif det.name == "card" and not preceding(data, start).isalnum() and (shorter := _shorter_card(value)):
                 # "4111 1111 1111 1111 2026": the greedy match ran into the next number; keep the card part.
                 found.append(det.name)
                 vstart = end - len(value_b)

@@ -136,3 +136,10 @@ def test_luhn_failure_is_not_a_card() -> None:
 
 def test_invalid_ipv4_octets_are_not_an_address() -> None:
     assert scrub("build 999.300.1.2") == "build 999.300.1.2"
+
+
+def test_escaped_newline_before_an_identifier_is_a_boundary() -> None:
+    # JSON-encoded text: the "n" of "\n" must not glue onto the card number (found by hypothesis).
+    out = scrub('"a\\n6011000000000004 001-01-0001 "')
+    assert "6011000000000004" not in out and "001-01-0001" not in out
+    assert scrub("tag\\t555-867-5309") == "tag\\t[PHONE]"

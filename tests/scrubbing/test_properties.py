@@ -157,3 +157,32 @@ safe_value = st.one_of(route, status, duration, trace_id, span_id, version, host
 @given(safe_value)
 def test_safe_telemetry_strings_unchanged(value: str) -> None:
     assert POLICY.scrub_text(value) == value
+
+
+# ------------------------------------------------------------------ odd input never raises
+
+anything = st.recursive(
+    st.one_of(st.text(), st.binary(), st.integers(), st.floats(), st.booleans(), st.none(), st.characters(codec="utf-8")),
+    lambda children: st.one_of(
+        st.lists(children, max_size=5),
+        st.dictionaries(st.one_of(st.text(max_size=10), st.integers()), children, max_size=5),
+        st.tuples(children),
+        st.frozensets(st.text(max_size=5), max_size=3),
+    ),
+    max_leaves=20,
+)
+
+
+@SETTINGS
+@given(anything)
+def test_scrub_never_raises_and_returns_plain_data(value) -> None:
+    out = POLICY.scrub(value)
+    json.dumps(out, default=str)  # only plain data comes back
+
+
+@SETTINGS
+@given(st.text(alphabet="0123456789-. ()+@:/=#abcxyzMRN\n", max_size=400))
+def test_identifier_alphabet_soup_never_raises(text: str) -> None:
+    out = POLICY.scrub_text(text)
+    assert isinstance(out, str)
+    assert POLICY.scrub_text(out) == POLICY.scrub_text(out)  # stable: memo and fresh scan agree
