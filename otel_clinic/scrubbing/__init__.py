@@ -3,6 +3,27 @@
 Public names (docs/CONTRACTS.md): ``ScrubPolicy``, ``scrub()``, ``obfuscate_sql()``, ``scrub_url()``,
 ``ScrubbingSpanExporter``, ``ScrubbingLogExporter``, ``metric_views()``, ``sentry_hooks()``,
 ``render_collector_processors()``.
+
+Where each piece is applied:
+
+* spans / logs: ``ScrubbingSpanExporter`` / ``ScrubbingLogExporter`` wrap the real exporter inside the batch
+  processors, so scrubbing runs in the export thread; pass ``meter=`` to export
+  ``clinic.scrub.redactions{detector}`` and ``clinic.telemetry.dropped{signal,reason=scrub_error}``;
+* metrics: ``MeterProvider(views=metric_views(policy))`` keeps only allowlisted attribute keys;
+* Sentry: ``sentry_sdk.init(**sentry_hooks(policy), ...)``;
+* Collector: ``otel-clinic collector-config [--output FILE]`` / ``render_collector_processors(policy)``.
+
+Configuration (``ScrubPolicy.from_env``; bad values raise ``ConfigError`` naming the variable):
+
+* ``OTEL_CLINIC_SCRUB_MODE`` = ``placeholder`` (default, ``[SSN]``) | ``hmac`` (``[SSN:3f9a0c2b1d]``, keyed, stable)
+* ``OTEL_CLINIC_SCRUB_HMAC_KEY``: secret of >= 16 bytes, required for ``hmac``
+* ``OTEL_CLINIC_SCRUB_MAX_VALUE_BYTES``: values above it are truncated before scanning (default 16384)
+* ``OTEL_CLINIC_SCRUB_EXTRA_KEYS`` / ``OTEL_CLINIC_SCRUB_ALLOW_KEYS``: comma-separated key names
+* ``OTEL_CLINIC_SCRUB_EXTRA_PATTERNS``: JSON object ``{"badge": "BADGE-[0-9]{6}"}`` (RE2 syntax)
+* ``OTEL_CLINIC_SCRUB_METRIC_ALLOW_KEYS``: extra metric attribute keys allowed as labels
+
+In code: ``ScrubPolicy.default().with_detector(name, regex, placeholder)``, ``.with_sensitive_keys([...])``,
+``.with_allowed_keys([...])``, ``.with_hmac_key(b"...")``, ``.without_detectors(...)``.
 """
 
 from otel_clinic.scrubbing.collector import render_collector_processors
