@@ -201,3 +201,26 @@ def test_log_exporter_drops_unscrubbable_records() -> None:
 
     assert exporter.export([Broken()]) is LogRecordExportResult.SUCCESS  # type: ignore[list-item]
     assert sink.get_finished_logs() == ()
+
+
+def test_scrubbed_copies_encode_as_otlp_without_phi(traced) -> None:
+    """What actually goes on the wire: the OTLP protobuf encoding of the scrubbed spans and logs."""
+    from opentelemetry.exporter.otlp.proto.common._log_encoder import encode_logs
+    from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+
+    tracer, sink, _ = traced
+    with tracer.start_as_current_span("GET /patients/123-45-6789/") as span:
+        span.set_attribute("clinic.detail", "mail jane.roe@example.com")
+        span.add_event("e", {"k": "call 555-867-5309"})
+    wire = encode_spans(sink.get_finished_spans()).SerializeToString()
+    assert b"[EMAIL]" in wire and b"[PHONE]" in wire
+    for canary in ("123-45-6789", "jane.roe@example.com", "555-867-5309"):
+        assert canary.encode() not in wire
+
+    logs = InMemoryLogRecordExporter()
+    provider = LoggerProvider()
+    provider.add_log_record_processor(SimpleLogRecordProcessor(ScrubbingLogExporter(logs, POLICY)))
+    provider.get_logger("t").emit(body="DOB: 1980-02-03", attributes={"ssn": "123-45-6789", "n": 3})
+    provider.shutdown()
+    wire = encode_logs(logs.get_finished_logs()).SerializeToString()
+    assert b"[DATE]" in wire and b"1980-02-03" not in wire and b"123-45-6789" not in wire
