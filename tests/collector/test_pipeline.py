@@ -58,7 +58,7 @@ def burst(stack) -> Burst:
             if kind == "error":
                 exc = ValueError(f"bad patient {canaries.sentence()}")
                 span.record_exception(exc)
-                span.set_status(Status(StatusCode.ERROR, "boom"))
+                span.set_status(Status(StatusCode.ERROR, f"ValueError: bad patient {canaries.sentence()}"))
                 span.set_attribute("error.category", "server_error")
             elif kind in ("critical", "slow"):
                 span.set_attribute("clinic.severity", kind)
@@ -128,6 +128,9 @@ def test_agent_alone_scrubs_phi_from_traces_and_logs(stack, burst):
     spans = [s for _, s in stack.sink.spans()]
     statements = [a.value.string_value for s in spans for a in s.attributes if a.key == "db.query.text"]
     assert statements and all("WHERE email = ? AND mrn = ?" in q for q in statements), statements[:3]
+    # The status message (exception text) is scrubbed by the policy's patterns, not dropped.
+    messages = {s.status.message for s in spans if s.status.code == 2}
+    assert messages and all(m.startswith("ValueError: bad patient") for m in messages), messages
     # Keys that name PHI are masked whatever their value looks like.
     ssn_values = {a.value.string_value for s in spans for a in s.attributes if a.key == "patient.ssn"}
     assert ssn_values and all(set(v) == {"*"} for v in ssn_values), ssn_values
