@@ -50,7 +50,9 @@ def blocked_value_patterns(policy: ScrubPolicy) -> list[str]:
     detectors = list(policy.detectors)
     if policy.detect_keyed_values:
         detectors.append(keyed_value_detector(policy.sensitive_keys))
-    return [d.full_pattern for d in detectors if d.name not in _DETECTORS_NOT_RENDERED]
+    # Our own patterns contain no "$"; a custom one may (end anchor). The Collector's config loader reads
+    # "$$" as a literal "$" (and "${...}" as an env reference), so escape it.
+    return [d.full_pattern.replace("$", "$$") for d in detectors if d.name not in _DETECTORS_NOT_RENDERED]
 
 
 def _ottl_string(pattern: str) -> str:
@@ -106,7 +108,7 @@ def render_collector_processors(policy: ScrubPolicy) -> dict[str, Any]:
 def all_regexes(rendered: dict[str, Any]) -> list[str]:
     """Every regex in a rendered config (for compile checks against RE2 / Go regexp)."""
     red = rendered["processors"][REDACTION_NAME]
-    out = list(red["blocked_key_patterns"]) + list(red["blocked_values"])
+    out = list(red["blocked_key_patterns"]) + [v.replace("$$", "$") for v in red["blocked_values"]]
     out += [_SQL_STRING, _SQL_DOLLAR, _SQL_NUMBER, _SQL_BLOCK_COMMENT, _SQL_LINE_COMMENT, _URL_QUERY, _URL_USERINFO, _PATH_ID_SEGMENT]
     return out
 

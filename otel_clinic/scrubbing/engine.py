@@ -137,7 +137,7 @@ class Engine:
         hit = prefilter.search(data)
         if hit is None:
             return text
-        m = regex.search(data, hit.start())
+        m = self._locate(data, hit)
         n = len(data)
         out: list[bytes] = []
         last = 0
@@ -182,11 +182,19 @@ class Engine:
             if pos >= n:
                 break
             hit = prefilter.search(data, pos)
-            m = regex.search(data, hit.start()) if hit is not None else None
+            m = self._locate(data, hit) if hit is not None else None
         if not out:
             return text
         out.append(data[last:])
         return b"".join(out).decode("utf-8", "surrogatepass")
+
+    def _locate(self, data: bytes, hit: Any) -> Any:
+        """Capture groups for the prefilter's match. Both patterns are the same alternation, so the
+        match is the same span; bounding the capturing (slower, NFA) search to it keeps it short."""
+        m = self.regex.search(data, hit.start(), hit.end())
+        if m is None or m.end() != hit.end():  # never expected; fall back to an unbounded search
+            m = self.regex.search(data, hit.start())
+        return m
 
     def _token(self, det: Detector, value: str) -> str:
         return self.pseudonym(det.placeholder, value)

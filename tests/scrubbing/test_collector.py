@@ -101,7 +101,10 @@ def test_custom_policy_render_loads_into_the_real_collector(tmp_path: Path) -> N
     from tests.support.collector import build_collector, validate
 
     build_collector()
-    env = {"OTEL_CLINIC_SCRUB_EXTRA_KEYS": "ward,bed_number", "OTEL_CLINIC_SCRUB_EXTRA_PATTERNS": '{"badge": "BADGE-[0-9]{6}"}'}
+    env = {
+        "OTEL_CLINIC_SCRUB_EXTRA_KEYS": "ward,bed_number",
+        "OTEL_CLINIC_SCRUB_EXTRA_PATTERNS": '{"badge": "BADGE-[0-9]{6}", "locker": "^LOCKER [0-9]{3}$"}',
+    }
     rendered = render_collector_processors(ScrubPolicy.from_env(env))
     config = {
         "receivers": {"otlp": {"protocols": {"http": {"endpoint": "127.0.0.1:0"}}}},
@@ -118,6 +121,7 @@ def test_custom_policy_render_loads_into_the_real_collector(tmp_path: Path) -> N
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     result = validate(path)
     assert result.returncode == 0, result.stderr[-3000:]
+    assert "(?:^LOCKER [0-9]{3}$$)" in config["processors"][REDACTION_NAME]["blocked_values"]  # "$" escaped for confmap
     # Guard: the same check rejects a regex Go cannot compile.
     config["processors"][REDACTION_NAME]["blocked_values"] = ["a(?=b)"]
     path.write_text(yaml.safe_dump(config, sort_keys=False))
