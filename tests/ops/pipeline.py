@@ -33,21 +33,12 @@ ENVIRONMENT = "staging"
 
 
 @contextlib.contextmanager
-def clinic_app(otlp_http: str, workdir: Path) -> Iterator[str]:
-    """Run the example clinic (runserver, SQLite in `workdir`) exporting OTLP to `otlp_http`; yield its URL."""
+def clinic_app(workdir: Path, settings: dict[str, str]) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Run the example clinic (runserver, SQLite in `workdir`) with `settings` as env; yield (URL, process)."""
     port = promstack.free_port()
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "clinic_site.settings",
-        "CLINIC_SQLITE_PATH": str(workdir / "clinic.sqlite3"),
-        "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://{otlp_http}",
-        "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
-        "OTEL_METRIC_EXPORT_INTERVAL": "1000",
-        "OTEL_BSP_SCHEDULE_DELAY": "500",
-        "OTEL_CLINIC_RELEASE": RELEASE,
-        "OTEL_CLINIC_ENVIRONMENT": ENVIRONMENT,
-    }
-    env.pop("OTEL_CLINIC_EXPORT_DIR", None)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "DJANGO_SETTINGS"))}
+    env.update({"DJANGO_SETTINGS_MODULE": "clinic_site.settings",
+                "CLINIC_SQLITE_PATH": str(workdir / "clinic.sqlite3"), **settings})
     python = sys.executable
     subprocess.run([python, "manage.py", "migrate", "-v", "0"], cwd=EXAMPLE, env=env, check=True, timeout=120)
     log = open(workdir / "app.log", "wb")
@@ -65,9 +56,10 @@ def clinic_app(otlp_http: str, workdir: Path) -> Iterator[str]:
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"clinic app did not start:\n{(workdir / 'app.log').read_text()[-3000:]}")
             time.sleep(0.2)
-        yield url
+        yield url, proc
     finally:
-        proc.terminate()
+        if proc.poll() is None:
+            proc.terminate()
         try:
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
@@ -110,7 +102,15 @@ def production_pipeline() -> Iterator[promstack.PrometheusServer]:
         ]
         prom.config_path.write_text(yaml.safe_dump(cfg, sort_keys=False))
         prom.reload()
-        with clinic_app(agent.otlp_http, workdir) as url:
+        otlp = {
+            "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://{agent.otlp_http}",
+            "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+            "OTEL_METRIC_EXPORT_INTERVAL": "1000",
+            "OTEL_BSP_SCHEDULE_DELAY": "500",
+            "OTEL_CLINIC_RELEASE": RELEASE,
+            "OTEL_CLINIC_ENVIRONMENT": ENVIRONMENT,
+        }
+        with clinic_app(workdir, otlp) as (url, _):
             drive_traffic(url)
             # Wait for the last metric exports to pass agent -> gateway -> remote write.
             prom.wait_for('clinic_health_status_ratio{job="clinic/clinic-api"}', timeout=60)

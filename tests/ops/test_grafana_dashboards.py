@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 import time
-from pathlib import Path
 from typing import Any
 
 import promql_parser
@@ -19,7 +18,6 @@ import pytest
 import yaml
 
 from tests.support.promstack import binaries_available
-from tests.support.collector import BINARY
 
 from . import grafana
 from .opspack import GRAFANA_DIR, OWN_PREFIXES, alert_rules, all_exprs, selectors
@@ -27,6 +25,7 @@ from .opspack import GRAFANA_DIR, OWN_PREFIXES, alert_rules, all_exprs, selector
 DASHBOARD_FILES = sorted((GRAFANA_DIR / "dashboards").glob("*.json"))
 DASHBOARDS = {p.stem: grafana.load(p) for p in DASHBOARD_FILES}
 ALL_QUERIES = [q for d in DASHBOARDS.values() for q in grafana.queries(d)]
+VARIABLE_NAMES = sorted({v["name"] for d in DASHBOARDS.values() for v in d["templating"]["list"]})
 
 # Panels that must show data after one load-generator run through the real pipeline (target A of each).
 CORE_PANELS = {
@@ -84,7 +83,7 @@ def test_core_panels_are_declared_in_the_dashboard(uid: str) -> None:
 
 @pytest.mark.parametrize("query", ALL_QUERIES, ids=lambda q: f"{q.dashboard}:{q.where}")
 def test_expression_parses_and_follows_conventions(query: grafana.Query) -> None:
-    values = {v["name"]: "x" for d in DASHBOARDS.values() for v in d["templating"]["list"]}
+    values = {name: "x" for name in VARIABLE_NAMES}
     promql, _ = grafana.as_promql(query.expr)
     parsed = grafana.substitute(promql, values)
     promql_parser.parse(parsed)  # raises ValueError on bad PromQL
@@ -133,7 +132,8 @@ def resolve_variables(prom: Any, dashboard: dict[str, Any]) -> dict[str, str]:
             continue
         selector, label = grafana.as_promql(grafana.variable_query(var))
         assert label, f"{dashboard['uid']}: variable {var['name']} is not label_values()"
-        found = sorted({s.get(label) for s in prom.series(grafana.substitute(selector, values), start=time.time() - 3600)} - {None})
+        series = prom.series(grafana.substitute(selector, values), start=time.time() - 3600)
+        found = sorted({s.get(label) for s in series} - {None})
         assert found, f"{dashboard['uid']}: variable {var['name']} has no values"
         if var.get("includeAll"):
             values[var["name"]] = var.get("allValue") or ".*"
@@ -191,8 +191,8 @@ def test_deployment_annotation_marks_the_release_start(prom) -> None:  # type: i
 @pytest.mark.e2e
 def test_labels_used_by_rules_and_dashboards_exist_on_real_series(prom) -> None:  # type: ignore[no-untyped-def]
     """A matcher or grouping on a label the product does not emit would silently match nothing."""
-    exprs = list(all_exprs()) + [grafana.substitute(grafana.as_promql(q.expr)[0], {k: "x" for d in DASHBOARDS.values() for k in (v["name"] for v in d["templating"]["list"])})
-                                  for q in ALL_QUERIES]
+    dummy = {name: "x" for name in VARIABLE_NAMES}
+    exprs = list(all_exprs()) + [grafana.substitute(grafana.as_promql(q.expr)[0], dummy) for q in ALL_QUERIES]
     problems = []
     for expr in exprs:
         for sel in selectors(expr):

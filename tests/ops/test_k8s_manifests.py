@@ -57,7 +57,8 @@ def test_every_document_is_strictly_valid(docs: list[dict[str, Any]]) -> None:
             errors.append(f"{doc['kind']}/{doc['metadata']['name']}: {str(exc).splitlines()[0]}")
     assert not errors, "\n".join(errors)
     kinds = {d["kind"] for d in docs}
-    assert {"DaemonSet", "Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget", "ConfigMap"} <= kinds
+    assert {"DaemonSet", "Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget",
+            "ConfigMap"} <= kinds
 
 
 def test_strict_validation_rejects_an_unknown_field(docs: list[dict[str, Any]]) -> None:
@@ -82,7 +83,8 @@ def test_gateway_topology(docs: list[dict[str, Any]]) -> None:
     pdb = find(docs, "PodDisruptionBudget", "otel-gateway")
     assert selects(pdb["spec"]["selector"]["matchLabels"], pod_labels)
     # A voluntary eviction must always be possible, or node drains block forever.
-    assert hpa["spec"]["minReplicas"] > pdb["spec"]["minAvailable"] and gw["spec"]["replicas"] > pdb["spec"]["minAvailable"]
+    min_available = pdb["spec"]["minAvailable"]
+    assert hpa["spec"]["minReplicas"] > min_available and gw["spec"]["replicas"] > min_available
 
 
 def test_agent_finds_gateways_through_the_headless_service(docs: list[dict[str, Any]]) -> None:
