@@ -31,7 +31,8 @@ _CACHE_MAX_LEN = 512  # only short strings are memoised
 _NO_HITS: tuple[str, ...] = ()
 _MEMO_TYPES = frozenset({str, int, float, bool})
 _ATTR_MEMO_MAX = 8192
-_REJECTION_BUDGET = 512  # per value: bounds the worst case to O(n * candidate length)
+_REJECTION_BUDGET = 512
+_CANDIDATE_BUDGET = 1024  # detector candidates examined per value  # per value: bounds the worst case to O(n * candidate length)
 
 _re2_options = re2.Options()
 _re2_options.log_errors = False  # invalid user patterns become ConfigError, not stderr noise
@@ -142,7 +143,17 @@ class Engine:
         out: list[bytes] = []
         last = 0
         budget = _REJECTION_BUDGET
+        candidates = 0
         while m is not None:
+            candidates += 1
+            if candidates > _CANDIDATE_BUDGET:
+                # Pathological density (thousands of identifier-shaped tokens): bound the CPU this value may
+                # take in the export thread, which shares the GIL with requests. Fail closed on the rest.
+                found.append("truncated")
+                out.append(data[last : m.start()])
+                out.append(TRUNCATED_MARK.encode())
+                last = n
+                break
             start, end = m.span()
             idx = self._group_owner[m.lastindex] if m.lastindex else 0
             det = self.detectors[idx]

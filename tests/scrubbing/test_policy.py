@@ -220,3 +220,12 @@ def test_redaction_hits_are_counted_per_detector() -> None:
     hits: Counter[str] = Counter()
     POLICY.scrub({"a": "jane@example.com and bob@example.org", "ssn": "x", "b": "call 555-123-4567"}, hits)
     assert hits == Counter({"email": 2, "key": 1, "phone": 1})
+
+
+def test_pathologically_dense_values_are_cut_not_scanned_forever() -> None:
+    policy = ScrubPolicy(max_value_bytes=1024 * 1024)
+    text = "MRN: " * 20_000 + " ssn 123-45-6789"
+    hits: Counter[str] = Counter()
+    out = policy.scrub_text(text, hits)
+    assert "123-45-6789" not in out  # the rest is dropped (fail closed), never exported unscanned
+    assert out.endswith("…[TRUNCATED]") and hits["truncated"] == 1
