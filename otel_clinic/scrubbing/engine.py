@@ -31,8 +31,8 @@ _CACHE_MAX_LEN = 512  # only short strings are memoised
 _NO_HITS: tuple[str, ...] = ()
 _MEMO_TYPES = frozenset({str, int, float, bool})
 _ATTR_MEMO_MAX = 8192
-_REJECTION_BUDGET = 512
-_CANDIDATE_BUDGET = 1024  # detector candidates examined per value  # per value: bounds the worst case to O(n * candidate length)
+_REJECTION_BUDGET = 512  # rejected candidates re-scanned from their next character, per value
+_CANDIDATE_BUDGET = 1024  # detector candidates examined per value: bounds the worst case CPU
 
 _re2_options = re2.Options()
 _re2_options.log_errors = False  # invalid user patterns become ConfigError, not stderr noise
