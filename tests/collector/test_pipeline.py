@@ -22,6 +22,7 @@ from tests.support.collector import wait_until
 pytestmark = pytest.mark.e2e
 
 NORMAL, ERRORS, CRITICAL, SLOW = 200, 8, 6, 4
+RELEASE = "2.7.1"  # service.version of the client below; other suites share the stack, so filter on it
 
 
 @dataclass
@@ -36,7 +37,7 @@ class Burst:
 @pytest.fixture(scope="module")
 def burst(stack) -> Burst:
     canaries = Canaries.generate()
-    client = OtlpClient.connect(stack.agent.otlp_grpc)
+    client = OtlpClient.connect(stack.agent.otlp_grpc, {"service.version": RELEASE})
     tracer = client.tracer_provider.get_tracer("tests.collector")
     meter = client.meter_provider.get_meter("tests.collector")
     requests_total = meter.create_counter("clinic.patient.operations")
@@ -108,7 +109,7 @@ def test_tail_sampling_keeps_all_errors_and_critical_and_a_tenth_of_the_rest(sta
     assert 2 <= normal_kept <= 60, normal_kept
     # Whole traces are kept: each kept trace has its child DB span too.
     per_trace: dict[str, int] = {}
-    for _, span in stack.sink.spans():
+    for res, span in stack.sink.spans():
         per_trace[format_trace_id(span.trace_id)] = per_trace.get(format_trace_id(span.trace_id), 0) + 1
     assert all(per_trace[t] >= 2 for t in burst.error_ids)
 
@@ -125,7 +126,7 @@ def test_agent_alone_scrubs_phi_from_traces_and_logs(stack, burst):
     findings += scan_files([stack.log_dir], burst.canaries)
     assert findings == [], "\n".join(map(str, findings))
     # Scrubbed, not dropped: the spans still carry the (redacted) attributes and the SQL shape.
-    spans = [s for _, s in stack.sink.spans()]
+    spans = [s for res, s in stack.sink.spans() if res.get("service.version") == RELEASE]
     statements = [a.value.string_value for s in spans for a in s.attributes if a.key == "db.query.text"]
     assert statements and all("WHERE email = ? AND mrn = ?" in q for q in statements), statements[:3]
     # The status message (exception text) is scrubbed by the policy's patterns, not dropped.
@@ -155,13 +156,15 @@ def test_logs_land_in_rotating_json_lines_files_with_trace_ids(stack, burst):
 def test_metrics_reach_prometheus_with_promoted_release_and_environment_labels(stack, burst):
     prom = stack.prometheus
     series = wait_until(
-        lambda: prom.query('clinic_patient_operations_total{job="clinic/clinic-api"}'), timeout=60
+        lambda: prom.query(f'clinic_patient_operations_total{{job="clinic/clinic-api", service_version="{RELEASE}"}}'), timeout=60
     )
     labels = series[0]["metric"]
-    assert labels["service_version"] == "2.7.1"
+    assert labels["service_version"] == RELEASE
     assert labels["deployment_environment_name"] == "staging"
     hist = wait_until(
-        lambda: prom.query('http_server_request_duration_seconds_count{http_route="/api/patients/<int:pk>/"}'),
+        lambda: prom.query(
+            f'http_server_request_duration_seconds_count{{http_route="/api/patients/<int:pk>/", service_version="{RELEASE}"}}'
+        ),
         timeout=30,
     )
     assert hist[0]["metric"]["http_response_status_code"] == "500"
