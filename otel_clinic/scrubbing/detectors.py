@@ -92,6 +92,7 @@ def digit_count_between(lo: int, hi: int) -> Callable[[str], bool]:
 BOUNDARY_DIGIT = "digit"  # no digit (or digit-separator-digit) right before/after
 BOUNDARY_ALNUM = "alnum"  # no letter/digit right before/after
 BOUNDARY_WORD = "word"  # no letter/digit/underscore right before/after
+BOUNDARY_START_WORD = "start-word"  # context keyword must not be the tail of a longer word ("hostname=")
 
 
 _ESCAPE_LETTERS = (b"n", b"t", b"r", b"f", b"b")
@@ -112,7 +113,7 @@ def boundary_ok(data: bytes, start: int, end: int, kind: str | None) -> bool:
         return True
     before = preceding(data, start)
     after = data[end : end + 1]
-    if kind == "start-word":  # context keywords must not be the tail of a longer word ("hostname=")
+    if kind == BOUNDARY_START_WORD:
         return not (before.isalnum() or before == b"_")
     if kind == BOUNDARY_DIGIT:
         if before.isdigit() or after.isdigit():
@@ -183,14 +184,14 @@ def default_detectors() -> tuple[Detector, ...]:
             r"[A-Za-z0-9._~+/=-]{6,1000}",
             "[TOKEN]",
             prefix=r"(?i:bearer|basic)\s{1,3}",
-            boundary="start-word",
+            boundary=BOUNDARY_START_WORD,
         ),
         Detector(
             "ssn",
             r"\d{9}|\d{3}[-. ]?\d{2}[-. ]?\d{4}",
             "[SSN]",
             prefix=_ctx(r"ssn|ss#|social[ _-]?security(?:[ _-]?(?:number|num|no\.?|#))?"),
-            boundary="start-word",
+            boundary=BOUNDARY_START_WORD,
         ),
         Detector(
             "mrn",
@@ -200,7 +201,7 @@ def default_detectors() -> tuple[Detector, ...]:
                 r"mrn|mr#|mr[ _-]?no\.?|medical[ _-]?record(?:[ _-]?(?:number|num|no\.?|#|id))?"
                 r"|patient[ _-]?(?:id|identifier|number|num|no\.?|#)|chart[ _-]?(?:id|number|num|no\.?|#)"
             ),
-            boundary="start-word",
+            boundary=BOUNDARY_START_WORD,
             validator=has_digit,
         ),
         Detector(
@@ -211,7 +212,7 @@ def default_detectors() -> tuple[Detector, ...]:
                 r"(?:member|subscriber|policy|insurance|insurer|beneficiary|medicare|medicaid"
                 rf"|health[ _-]?plan){_IDSUFFIX}|(?:group|plan)[ _-]?(?:id|number|num|no\.?|#)"
             ),
-            boundary="start-word",
+            boundary=BOUNDARY_START_WORD,
             validator=has_digit,
         ),
         Detector(
@@ -219,7 +220,7 @@ def default_detectors() -> tuple[Detector, ...]:
             r"[A-Za-z0-9][A-Za-z0-9-]{3,30}",
             "[ACCOUNT]",
             prefix=_ctx(rf"(?:bank[ _-]?)?(?:account|acct|a/c){_IDSUFFIX}|routing[ _-]?(?:number|num|no\.?|#)"),
-            boundary="start-word",
+            boundary=BOUNDARY_START_WORD,
             validator=has_digit,
         ),
         Detector(
@@ -230,7 +231,7 @@ def default_detectors() -> tuple[Detector, ...]:
                 rf"(?:driver'?s?[ _-]?)?licen[cs]e{_IDSUFFIX}|passport{_IDSUFFIX}|npi|dea{_IDSUFFIX}"
                 rf"|vin|(?:device|serial)[ _-]?(?:id|number|num|no\.?|#)"
             ),
-            boundary="start-word",
+            boundary=BOUNDARY_START_WORD,
             validator=has_digit,
         ),
         Detector(
@@ -242,14 +243,14 @@ def default_detectors() -> tuple[Detector, ...]:
                 r"|admitted(?:\s{1,3}on)?|admission[ _-]?date|discharged(?:\s{1,3}on)?|discharge[ _-]?date"
                 r"|date[ _-]?of[ _-]?death|deceased(?:\s{1,3}on)?|died(?:\s{1,3}on)?|date[ _-]?of[ _-]?service"
             ),
-            boundary="start-word",
+            boundary=BOUNDARY_START_WORD,
         ),
         Detector(
             "zip",
             r"\d{5}(?:-\d{4})?",
             "[ZIP]",
             prefix=_ctx(r"zip(?:[ _-]?code)?|postal[ _-]?code|postcode"),
-            boundary="start-word",
+            boundary=BOUNDARY_START_WORD,
         ),
         Detector(
             "address",
@@ -272,7 +273,7 @@ def default_detectors() -> tuple[Detector, ...]:
             prefix=r"(?i:patient(?:[ _-]?(?:full[ _-]?)?name)?|(?:full|first|last|given|family|middle|maiden|sur)[ _-]?name"
             r"|name|dear|attn|guarantor|next[ _-]?of[ _-]?kin|emergency[ _-]?contact)"
             r"""["']?\s{0,3}[:=]\s{0,3}["']?""",
-            boundary="start-word",
+            boundary=BOUNDARY_START_WORD,
         ),
         Detector(
             # "patient Jane Roe": without a ':' only a first+last name pair counts (not "Patient Created").
@@ -280,21 +281,21 @@ def default_detectors() -> tuple[Detector, ...]:
             rf"{_CAP_WORD}\s{_CAP_WORD}(?:\s{_CAP_WORD})?",
             "[NAME]",
             prefix=r"(?i:patient|pt\.?)\s{1,3}",
-            boundary="start-word",
+            boundary=BOUNDARY_START_WORD,
         ),
         Detector(
             "name_salutation",
             rf"(?:{_HONORIFIC})?{_CAP_WORD}(?:\s{_CAP_WORD}){{0,2}}",
             "[NAME]",
             prefix=r"(?i:dear)\s{1,3}",
-            boundary="start-word",
+            boundary=BOUNDARY_START_WORD,
         ),
         Detector(
             "name_honorific",
             rf"{_CAP_WORD}(?:\s{_CAP_WORD})?",
             "[NAME]",
             prefix=r"(?:Mr|Mrs|Ms|Miss|Mx|MR|MRS|MS)\.?\s{1,3}|(?:Dr|DR)\.\s{1,3}",
-            boundary="start-word",
+            boundary=BOUNDARY_START_WORD,
         ),
         Detector(
             "email",
@@ -326,7 +327,7 @@ def default_detectors() -> tuple[Detector, ...]:
             r"\+?\d[\d ().-]{5,18}\d",
             "[PHONE]",
             prefix=_ctx(r"phone|tel|telephone|mobile|cell|fax|contact[ _-]?number"),
-            boundary="start-word",
+            boundary=BOUNDARY_START_WORD,
             validator=digit_count_between(7, 15),
         ),
         Detector(
@@ -357,7 +358,7 @@ def keyed_value_detector(sensitive_keys: frozenset[str]) -> Detector:
         r'"[^"]{0,512}"|' r"'[^']{0,512}'|" r"""(?:(?i:bearer|basic|digest|negotiate)\s{1,3})?[^\s&,;"'}\])%\x24?:@{<][^\s&,;"'})\]]{0,512}(?:\s[A-Z][a-zA-Z'-]{1,30}){0,3}""",
         "[REDACTED]",
         prefix=rf"(?:[A-Za-z0-9]{{1,40}}[_.-]){{0,4}}(?i:{key_re})" r"""["']?\s{0,3}[:=]\s{0,3}""",
-        boundary="start-word",
+        boundary=BOUNDARY_START_WORD,
     )
 
 
