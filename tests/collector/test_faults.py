@@ -1,0 +1,171 @@
+"""Fault tests with real collectors: restarts with the persistent queue, a backend outage, a dead agent
+under app load. Each test starts the collectors it breaks (the session stack stays healthy)."""
+
+from __future__ import annotations
+
+import http.server
+import secrets
+import threading
+import time
+from typing import Any
+
+import pytest
+import requests
+from opentelemetry.trace import Status, StatusCode
+
+from tests.collector.app_runner import app_env, gunicorn_app, run_loadgen
+from tests.collector.conftest import PROMETHEUS_CONFIG
+from tests.collector.otlp_client import OtlpClient
+from tests.support import promstack
+from tests.support.collector import OtlpSink, agent_env, collector, gateway_env, wait_until
+
+pytestmark = pytest.mark.e2e
+
+
+def _critical_traces(client: OtlpClient, count: int) -> set[str]:
+    """Traces the gateway's tail sampler always keeps (clinic.severity=critical / error status)."""
+    tracer = client.tracer_provider.get_tracer("tests.faults")
+    ids = set()
+    for i in range(count):
+        with tracer.start_as_current_span(f"job {i}") as span:
+            span.set_attribute("clinic.severity", "critical")
+            if i % 2:
+                span.set_status(Status(StatusCode.ERROR))
+            ids.add(format(span.get_span_context().trace_id, "032x"))
+    return ids
+
+
+def test_agent_killed_with_gateway_down_delivers_its_persisted_queue_after_restart(otelcol_bin):
+    """Data the agent accepted while the gateway was down survives a SIGKILL of the agent and is
+    delivered once both are back (persistent sending queue on file_storage)."""
+    with OtlpSink(path_prefix="/api/1/integration/otlp") as sink, collector(
+        "gateway",
+        gateway_env(sentry_endpoint=sink.base_url, sentry_key="k", remote_write_url="http://127.0.0.1:9/api/v1/write",
+                    OTELCOL_TAIL_DECISION_WAIT="1s"),
+        start=False,  # down for now; its ports are reserved so the agent can point at them
+    ) as gateway:
+        gateway._assign_ports()
+        with collector("agent", agent_env([gateway])) as agent:
+            client = OtlpClient.connect(agent.otlp_grpc, {"service.version": "fault-restart"})
+            sent = _critical_traces(client, 40)
+            client.shutdown()
+            # Accepted by the agent and parked in its persistent queue (the gateway is unreachable).
+            wait_until(lambda: agent.self_metrics().get("otelcol_exporter_queue_size", 0) > 0, timeout=20,
+                       message="nothing queued in the agent")
+            agent.kill()
+            assert not sink.spans()
+            gateway.start(keep_ports=True)
+            agent.start(keep_ports=True)
+            received = wait_until(
+                lambda: sent <= {s.trace_id.hex() for _, s in sink.spans()} and sink.spans(), timeout=90,
+                message="queued spans were not delivered after the restart",
+            )
+            assert sent <= {s.trace_id.hex() for _, s in received}
+
+
+class FlakyProxy:
+    """HTTP proxy in front of Prometheus's remote-write endpoint that can go down (connection refused) and
+    come back on the same port: a Prometheus outage as the collector sees it."""
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream.rstrip("/")
+        self.port = promstack.free_port()
+        self._server: http.server.ThreadingHTTPServer | None = None
+        self.forwarded = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://{promstack.LOOPBACK}:{self.port}"
+
+    def up(self) -> None:
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
+                resp = requests.post(proxy.upstream + self.path, data=body, headers=headers, timeout=10)
+                proxy.forwarded += 1
+                self.send_response(resp.status_code)
+                self.send_header("Content-Length", str(len(resp.content)))
+                self.end_headers()
+                self.wfile.write(resp.content)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = http.server.ThreadingHTTPServer((promstack.LOOPBACK, self.port), Handler)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def down(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+
+def test_prometheus_outage_is_buffered_and_delivered_when_it_returns(otelcol_bin):
+    release = f"fault-prom-{secrets.token_hex(3)}"
+    with promstack.prometheus(PROMETHEUS_CONFIG, remote_write_receiver=True) as prom, OtlpSink() as sink:
+        proxy = FlakyProxy(prom.url)
+        proxy.up()
+        try:
+            with collector("gateway", gateway_env(sentry_endpoint=sink.base_url, sentry_key="k",
+                                                  remote_write_url=f"{proxy.url}/api/v1/write")) as gateway:
+                client = OtlpClient.connect(gateway.otlp_grpc, {"service.version": release})
+                counter = client.meter_provider.get_meter("tests.faults").create_counter("clinic.outage.probe")
+                counter.add(1, {"phase": "before", "run": release})
+                client.meter_provider.force_flush(10_000)
+                wait_until(lambda: prom.query(f'clinic_outage_probe_total{{run="{release}"}}'), timeout=30)
+                proxy.down()
+                outage_started = time.time()
+                counter.add(1, {"phase": "during", "run": release})
+                for _ in range(3):  # a few export cycles while Prometheus is unreachable
+                    client.meter_provider.force_flush(10_000)
+                    time.sleep(1)
+                client.shutdown()  # nothing more is sent after the outage
+                time.sleep(2)
+                assert not prom.query(f'clinic_outage_probe_total{{phase="during", run="{release}"}}')
+                proxy.up()
+                healed = time.time()
+                series = wait_until(
+                    lambda: prom.query(
+                        f'timestamp(clinic_outage_probe_total{{phase="during", run="{release}"}})'
+                    ),
+                    timeout=60, message="samples exported during the outage never reached Prometheus",
+                )
+                # The delivered samples carry outage-time timestamps: they were buffered, not re-sent fresh.
+                assert outage_started - 1 <= min(float(s["value"][1]) for s in series) <= healed
+        finally:
+            proxy.down()
+
+
+def test_dead_agent_does_not_slow_requests_and_sdk_counts_the_drops(otelcol_bin, stack, tmp_path):
+    """The app keeps its latency and raises nothing when its agent dies; the SDK's drop counter rises and
+    reaches Prometheus once an agent is back."""
+    release = f"fault-agent-{secrets.token_hex(3)}"
+    with collector("agent", agent_env([stack.gateway])) as agent:
+        env = app_env(tmp_path, otlp_grpc=agent.otlp_grpc, release=release, environment="fault", scrub=True,
+                      sentry_dsn=None)
+        env["OTEL_EXPORTER_OTLP_TIMEOUT"] = "2"
+        with gunicorn_app(tmp_path, env) as app:
+            healthy = run_loadgen(app.base_url, 120, concurrency=4, phi=False)
+            agent.kill()
+            dead = run_loadgen(app.base_url, 120, concurrency=4, phi=False, seed=False)
+            time.sleep(4)  # let the export attempts against the dead agent time out
+            agent.start(keep_ports=True)
+            dropped = wait_until(
+                lambda: prom_value(stack.prometheus, f'sum(clinic_telemetry_dropped_total{{service_version="{release}"}})'),
+                timeout=60, message="clinic.telemetry.dropped never reached Prometheus",
+            )
+    assert "0" not in dead["statuses"], dead  # every request was answered
+    assert set(dead["statuses"]) <= set(healthy["statuses"]) | {"201", "409", "404"}, (healthy, dead)
+    # Latency within a generous ratio of the healthy run (noisy 2-core machines): exporting is off-thread.
+    assert dead["p50_ms"] <= 3 * healthy["p50_ms"] + 20, (healthy, dead)
+    assert dead["p99_ms"] <= 3 * healthy["p99_ms"] + 100, (healthy, dead)
+    assert dropped > 0
+
+
+def prom_value(prom: promstack.PrometheusServer, expr: str) -> float:
+    result = prom.query(expr)
+    return float(result[0]["value"][1]) if result else 0.0
