@@ -101,15 +101,15 @@ class CountingBatchLogRecordProcessor(BatchLogRecordProcessor):
         super().on_emit(log_record)
 
 
-def _scrub_wrappers(config: ClinicConfig, scrub_policy):
+def _scrub_wrappers(config: ClinicConfig, scrub_policy, meter=None):
     """Return (wrap_span_exporter, wrap_log_exporter) that apply the PHI policy, or identity when disabled."""
     if not config.scrub_enabled or scrub_policy is None:
         return (lambda e: e), (lambda e: e)
     from otel_clinic.scrubbing import ScrubbingLogExporter, ScrubbingSpanExporter
 
     return (
-        lambda e: ScrubbingSpanExporter(e, scrub_policy),
-        lambda e: ScrubbingLogExporter(e, scrub_policy),
+        lambda e: ScrubbingSpanExporter(e, scrub_policy, meter=meter),
+        lambda e: ScrubbingLogExporter(e, scrub_policy, meter=meter),
     )
 
 
@@ -123,7 +123,6 @@ def build_providers(
 ) -> Providers:
     resource = build_resource(config)
     drops = exporters.DropCounter()
-    wrap_spans, wrap_logs = _scrub_wrappers(config, scrub_policy)
 
     # --- metrics first: the span/log processors report into it
     readers: list[MetricReader] = list(extra_metric_readers)
@@ -153,6 +152,7 @@ def build_providers(
         exemplar_filter=_get_exemplar_filter(config.exemplar_filter),
     )
     drops.bind(meter_provider.get_meter("otel_clinic"))
+    wrap_spans, wrap_logs = _scrub_wrappers(config, scrub_policy, meter_provider.get_meter("otel_clinic.scrubbing"))
 
     # --- traces
     tracer_provider = TracerProvider(resource=resource, sampler=build_sampler(config), shutdown_on_exit=False)

@@ -22,7 +22,7 @@ from otel_clinic.scrubbing.policy import ScrubPolicy
 REDACTION_NAME = "redaction/phi"
 TRANSFORM_NAME = "transform/phi"
 # Rewritten by OTTL statements instead (a value regex would blank the whole URL).
-_DETECTORS_NOT_RENDERED = frozenset({"url"})
+_DETECTORS_NOT_RENDERED = frozenset({"url", "path"})
 
 _SQL_STRING = r"'(?:[^']|'')*'"
 # No literal "$" anywhere: the Collector's config loader treats "$" specially (env expansion, "$$" escape).
@@ -37,7 +37,7 @@ _PATH_ID_SEGMENT = r"/[^/?# ]*[0-9]{2,}[^/?# ]*"
 
 def sensitive_key_pattern(policy: ScrubPolicy) -> str:
     """One case-insensitive pattern matching keys that contain a sensitive token run."""
-    runs = sorted({"[._ -]?".join(re.escape(t) for t in key_tokens(k)) for k in policy.sensitive_keys}, key=len, reverse=True)
+    runs = sorted({"[._ -]?".join(re.escape(t) for t in key_tokens(k)) for k in policy.sensitive_keys}, key=lambda s: (-len(s), s))
     return r"(?i)(?:\A|[._-])(?:" + "|".join(runs) + r")(?:\z|[._-])"
 
 

@@ -162,7 +162,7 @@ def _ctx(words: str) -> str:
 
 def default_detectors() -> tuple[Detector, ...]:
     """The default PHI detectors, most specific first (RE2 alternation is leftmost-first)."""
-    from otel_clinic.scrubbing.url import scrub_url  # local: url.py imports nothing from here at import time
+    from otel_clinic.scrubbing.url import scrub_text_path, scrub_url  # local: url.py imports nothing from here at import time
 
     return (
         # URLs first: credentials, query strings and id-like path segments are rewritten in place.
@@ -172,6 +172,15 @@ def default_detectors() -> tuple[Detector, ...]:
             "[URL]",
             boundary=None,
             rewrite=lambda v: scrub_url(v),
+        ),
+        Detector(
+            # Absolute paths inside free text ("Not Found: /api/patients/9912345/"): id-like segments replaced,
+            # as for URL attributes whose route template is unknown.
+            "path",
+            r"/[A-Za-z0-9._~%+@-]{1,200}(?:/[A-Za-z0-9._~%+@-]*)+",
+            "[PATH]",
+            boundary=BOUNDARY_WORD,
+            rewrite=lambda v: scrub_text_path(v),
         ),
         Detector(
             "jwt",
@@ -192,6 +201,13 @@ def default_detectors() -> tuple[Detector, ...]:
             "[SSN]",
             prefix=_ctx(r"ssn|ss#|social[ _-]?security(?:[ _-]?(?:number|num|no\.?|#))?"),
             boundary=BOUNDARY_START_WORD,
+        ),
+        Detector(
+            # "MRN-48213377", "MRN_0042": the identifier written as one token with its type prefix.
+            "mrn_token",
+            r"(?i:mrn)[-_]\d[A-Za-z0-9-]{2,24}",
+            "[MRN]",
+            boundary=BOUNDARY_WORD,
         ),
         Detector(
             "mrn",
@@ -349,7 +365,7 @@ def keyed_value_detector(sensitive_keys: frozenset[str]) -> Detector:
     The key alternatives are generated from the policy's sensitive keys with flexible separators,
     so ``date_of_birth``, ``date-of-birth`` and ``dateOfBirth`` are all recognised.
     """
-    alts = sorted({_flexible(k) for k in sensitive_keys if len(k.replace('_', '')) >= 3}, key=len, reverse=True)
+    alts = sorted({_flexible(k) for k in sensitive_keys if len(k.replace('_', '')) >= 3}, key=lambda s: (-len(s), s))
     key_re = "|".join(alts)
     return Detector(
         "keyed_value",

@@ -17,6 +17,20 @@ _ID_LIKE = re.compile(
     r"\d{2,}|^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$|^[0-9a-fA-F]{16,}$|@"
 )
 _ROUTE_PARAM = re.compile(r"[<{:]")
+_LONG_DIGITS = re.compile(r"\d{4,}")
+
+
+def scrub_text_path(path: str) -> str:
+    """A path found inside free text (log messages, stack traces): like ``scrub_path`` but file-like segments
+    (``python3.11``, ``exception.py``) are kept unless they carry an e-mail or a 4+ digit run."""
+    out = []
+    for seg in path.split("/"):
+        decoded = unquote(seg)
+        if "." in decoded and "@" not in decoded and not _LONG_DIGITS.search(decoded):
+            out.append(seg)
+        else:
+            out.append(scrub_path(seg) if seg else seg)
+    return "/".join(out)
 
 
 def scrub_path(path: str, route: str | None = None) -> str:

@@ -229,3 +229,12 @@ def test_active_requests_counts_in_flight_requests(cap):
     assert max(max(v) for v in seen if v) >= 1
     final = points(cap, "http.server.active_requests", **{"http.request.method": "GET"})
     assert final[0].value == 0
+
+
+def test_scrubbing_redactions_are_counted_by_detector(cap, client):
+    client.get("/api/patients/search/?name=Jane+Roe")
+    client.get("/api/boom/?patient=Jane+Roe+SSN+078-05-1120")
+    cap.spans()
+    cap.logs()
+    detectors = {p.attributes.get("detector") for p in cap.metric_points("clinic.scrub.redactions")}
+    assert detectors, "no redaction counted"
