@@ -110,13 +110,8 @@ def test_query_count_per_request_reveals_n_plus_one(cap, client):
     hist = points(cap, "clinic.db.queries_per_request", **{"http.route": "api/appointments/report/"})
     assert hist[0].sum == 1 + min(n, 100)
     assert span.attributes["clinic.db.duration_ms"] > 0
-
-
-def test_queries_outside_requests_record_db_operation_duration(cap):
-    from clinic.models import Patient
-
-    Patient.objects.filter(mrn="outside-request").exists()
-    assert points(cap, "db.client.operation.duration", **{"db.system.name": "sqlite", "db.operation.name": "SELECT"})
+    db = points(cap, "db.client.operation.duration", **{"db.system.name": "sqlite", "db.operation.name": "SELECT"})
+    assert db and db[0].count >= 1 + min(n, 100)
 
 
 def test_slow_query_event_has_sql_with_literals_replaced(client):

@@ -1,8 +1,8 @@
 """Per-request query counts, ``db.client.operation.duration`` and slow-query span events.
 
-Inside an HTTP request a query only bumps counters on the request state (the count and DB time are recorded
-once per request, as ``clinic.db.queries_per_request``), so an N+1 page costs one measurement, not N+1.
-Outside requests (management commands, workers) each query records ``db.client.operation.duration``.
+Every query records ``db.client.operation.duration`` (the slow-query-rate and DB latency alerts divide by its
+count); inside an HTTP request it also bumps the request's query count and DB time, recorded once per request
+as ``clinic.db.queries_per_request`` and the span attributes ``clinic.db.query_count``/``clinic.db.duration_ms``.
 
 Installed as a Django ``execute_wrapper`` on every connection (present ones and, through the
 ``connection_created`` signal, future ones). The SQL text of a slow query is recorded with every literal
@@ -51,15 +51,12 @@ class QueryObserver:
         if state is not None:
             state.queries += 1
             state.db_seconds += duration_s
-            if duration_s < self.slow_query_s:
-                return
         connection = context.get("connection") if isinstance(context, dict) else None
         system = getattr(connection, "vendor", "unknown")
         sql_text = sql if isinstance(sql, str) else str(sql)
         attrs = {"db.system.name": system, "db.operation.name": _operation(sql_text)}
         instruments = get_instruments()
-        if state is None:
-            instruments.db_duration.record(duration_s, attrs)
+        instruments.db_duration.record(duration_s, attrs)
         if duration_s >= self.slow_query_s:
             from otel_clinic.scrubbing import obfuscate_sql
 
