@@ -33,8 +33,18 @@ need_debian() {
   fi
 }
 
+need_go_tools() {
+  # kustomize renders the Kubernetes base in tests/ops (tests/ops/kustomize.py looks here first).
+  local bin="${OTEL_CLINIC_TOOLS_BIN:-${XDG_CACHE_HOME:-$HOME/.cache}/otel-clinic/bin}"
+  if [[ ! -x "$bin/kustomize" ]] && ! command -v kustomize >/dev/null; then
+    mkdir -p "$bin"
+    GOBIN="$bin" CGO_ENABLED=0 go install sigs.k8s.io/kustomize/kustomize/v5@v5.5.0
+  fi
+}
+
 need_python
 if [[ "$what" == "all" ]]; then
   need_debian
+  need_go_tools
   collector/build.sh
 fi
