@@ -14,7 +14,7 @@ import os
 import sys
 import threading
 from pathlib import Path
-from typing import IO, Callable, Sequence
+from typing import IO, Any, Callable, Sequence
 
 from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
 from opentelemetry.sdk.metrics.export import MetricExporter, MetricExportResult, MetricsData
@@ -181,37 +181,29 @@ def _stream(config: ClinicConfig, kind: str, signal: str) -> IO:
     return _JsonLinesFile(Path(config.export_dir) / f"{signal}.jsonl")  # type: ignore[return-value]
 
 
-def span_exporter_factory(config: ClinicConfig, kind: str) -> Callable[[], SpanExporter]:
+_OTLP_EXPORTERS = {
+    ("traces", "grpc"): ("opentelemetry.exporter.otlp.proto.grpc.trace_exporter", "OTLPSpanExporter"),
+    ("traces", "http/protobuf"): ("opentelemetry.exporter.otlp.proto.http.trace_exporter", "OTLPSpanExporter"),
+    ("metrics", "grpc"): ("opentelemetry.exporter.otlp.proto.grpc.metric_exporter", "OTLPMetricExporter"),
+    ("metrics", "http/protobuf"): ("opentelemetry.exporter.otlp.proto.http.metric_exporter", "OTLPMetricExporter"),
+    ("logs", "grpc"): ("opentelemetry.exporter.otlp.proto.grpc._log_exporter", "OTLPLogExporter"),
+    ("logs", "http/protobuf"): ("opentelemetry.exporter.otlp.proto.http._log_exporter", "OTLPLogExporter"),
+}
+_CONSOLE_EXPORTERS = {
+    "traces": ("opentelemetry.sdk.trace.export", "ConsoleSpanExporter"),
+    "metrics": ("opentelemetry.sdk.metrics.export", "ConsoleMetricExporter"),
+    "logs": ("opentelemetry.sdk._logs.export", "ConsoleLogRecordExporter"),
+}
+
+
+def exporter_factory(config: ClinicConfig, kind: str, signal: str) -> Callable[[], Any]:
+    """A zero-argument constructor for one exporter: OTLP (reads its own ``OTEL_EXPORTER_OTLP_*`` settings),
+    or the SDK console exporter writing one JSON object per line to stdout or ``<export_dir>/<signal>.jsonl``."""
+    import importlib
+
     if kind == "otlp":
-        if config.otlp_protocol == "grpc":
-            from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
-        else:
-            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-        return OTLPSpanExporter
-    from opentelemetry.sdk.trace.export import ConsoleSpanExporter
-
-    return lambda: ConsoleSpanExporter(out=_stream(config, kind, "traces"), formatter=lambda s: s.to_json(indent=None) + "\n")
-
-
-def log_exporter_factory(config: ClinicConfig, kind: str) -> Callable[[], LogRecordExporter]:
-    if kind == "otlp":
-        if config.otlp_protocol == "grpc":
-            from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter
-        else:
-            from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
-        return OTLPLogExporter
-    from opentelemetry.sdk._logs.export import ConsoleLogRecordExporter
-
-    return lambda: ConsoleLogRecordExporter(out=_stream(config, kind, "logs"), formatter=lambda r: r.to_json(indent=None) + "\n")
-
-
-def metric_exporter_factory(config: ClinicConfig, kind: str) -> Callable[[], MetricExporter]:
-    if kind == "otlp":
-        if config.otlp_protocol == "grpc":
-            from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
-        else:
-            from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
-        return OTLPMetricExporter
-    from opentelemetry.sdk.metrics.export import ConsoleMetricExporter
-
-    return lambda: ConsoleMetricExporter(out=_stream(config, kind, "metrics"), formatter=lambda m: m.to_json(indent=None) + "\n")
+        module, name = _OTLP_EXPORTERS[(signal, config.otlp_protocol)]
+        return getattr(importlib.import_module(module), name)
+    module, name = _CONSOLE_EXPORTERS[signal]
+    console = getattr(importlib.import_module(module), name)
+    return lambda: console(out=_stream(config, kind, signal), formatter=lambda item: item.to_json(indent=None) + "\n")

@@ -75,29 +75,33 @@ def _queue_full(processor) -> bool:
     return queue is not None and len(queue) >= queue.maxlen
 
 
-class CountingBatchSpanProcessor(BatchSpanProcessor):
-    """BatchSpanProcessor that counts queue-full drops in ``clinic.telemetry.dropped{signal=traces}``."""
+class _CountsQueueFull:
+    """Mixin for the SDK batch processors: count the item the full queue is about to drop."""
 
-    def __init__(self, exporter: SpanExporter, drops: exporters.DropCounter, **kwargs: Any) -> None:
-        super().__init__(exporter, **kwargs)
+    _signal = ""
+
+    def __init__(self, exporter: Any, drops: exporters.DropCounter, **kwargs: Any) -> None:
+        super().__init__(exporter, **kwargs)  # type: ignore[call-arg]
         self._drops = drops
 
-    def on_end(self, span) -> None:
+    def _note_item(self) -> None:
         if _queue_full(self):
-            self._drops.add(1, "traces", "queue_full")
+            self._drops.add(1, self._signal, "queue_full")
+
+
+class CountingBatchSpanProcessor(_CountsQueueFull, BatchSpanProcessor):
+    _signal = "traces"
+
+    def on_end(self, span) -> None:
+        self._note_item()
         super().on_end(span)
 
 
-class CountingBatchLogRecordProcessor(BatchLogRecordProcessor):
-    """BatchLogRecordProcessor that counts queue-full drops in ``clinic.telemetry.dropped{signal=logs}``."""
-
-    def __init__(self, exporter: LogRecordExporter, drops: exporters.DropCounter, **kwargs: Any) -> None:
-        super().__init__(exporter, **kwargs)
-        self._drops = drops
+class CountingBatchLogRecordProcessor(_CountsQueueFull, BatchLogRecordProcessor):
+    _signal = "logs"
 
     def on_emit(self, log_record) -> None:
-        if _queue_full(self):
-            self._drops.add(1, "logs", "queue_full")
+        self._note_item()
         super().on_emit(log_record)
 
 
@@ -129,7 +133,7 @@ def build_providers(
     for kind in config.metrics_exporters:
         if kind == "none":
             continue
-        exporter = exporters.LazyMetricExporter(exporters.metric_exporter_factory(config, kind), f"{kind} metrics", drops)
+        exporter = exporters.LazyMetricExporter(exporters.exporter_factory(config, kind, "metrics"), f"{kind} metrics", drops)
         readers.append(PeriodicExportingMetricReader(exporter, export_interval_millis=config.metric_export_interval_ms))
     prometheus_server = None
     if config.prometheus_enabled:
@@ -157,7 +161,7 @@ def build_providers(
     # --- traces
     tracer_provider = TracerProvider(resource=resource, sampler=build_sampler(config), shutdown_on_exit=False)
     span_exporters: list[SpanExporter] = [
-        wrap_spans(exporters.LazySpanExporter(exporters.span_exporter_factory(config, kind), f"{kind} traces", drops))
+        wrap_spans(exporters.LazySpanExporter(exporters.exporter_factory(config, kind, "traces"), f"{kind} traces", drops))
         for kind in config.traces_exporters
         if kind != "none"
     ] + [wrap_spans(e) for e in extra_span_exporters]
@@ -175,7 +179,7 @@ def build_providers(
     # --- logs
     logger_provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
     log_exporters: list[LogRecordExporter] = [
-        wrap_logs(exporters.LazyLogExporter(exporters.log_exporter_factory(config, kind), f"{kind} logs", drops))
+        wrap_logs(exporters.LazyLogExporter(exporters.exporter_factory(config, kind, "logs"), f"{kind} logs", drops))
         for kind in config.logs_exporters
         if kind != "none"
     ] + [wrap_logs(e) for e in extra_log_exporters]

@@ -2,22 +2,10 @@
 import pytest
 import sentry_sdk
 from django.test import Client
-from sentry_sdk.transport import Transport
 
 from otel_clinic import testing
 from tests.foundation.conftest import span_by_route
-
-
-class CapturingTransport(Transport):
-    def __init__(self, options=None):
-        super().__init__(options)
-        self.envelopes = []
-
-    def capture_envelope(self, envelope):
-        self.envelopes.append(envelope)
-
-    def events(self):
-        return [item.payload.json for env in self.envelopes for item in env.items if item.type == "event"]
+from tests.support.sentry import CapturingTransport
 
 
 @pytest.fixture

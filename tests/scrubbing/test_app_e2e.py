@@ -13,7 +13,7 @@ import json
 import pytest
 import sentry_sdk
 from django.test import Client
-from sentry_sdk.transport import Transport
+from tests.support.sentry import CapturingTransport
 
 from otel_clinic import testing
 
@@ -26,17 +26,6 @@ TOKEN = "Bearer canary-token-7781"
 COOKIE = "canary-cookie-5521"
 SURNAME = "Canaryson"
 CANARIES = (SSN, EMAIL, PHONE, MRN, "99812377", DOB, "canary-token-7781", COOKIE, SURNAME)
-
-
-class CapturingTransport(Transport):
-    def __init__(self, options=None) -> None:
-        super().__init__(options)
-        self.payloads: list[dict] = []
-
-    def capture_envelope(self, envelope) -> None:
-        for item in envelope.items:
-            if item.type in ("event", "transaction"):
-                self.payloads.append(item.payload.json)
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import logging
 import pytest
 import sentry_sdk
 from sentry_sdk.integrations.logging import LoggingIntegration
-from sentry_sdk.transport import Transport
+from tests.support.sentry import CapturingTransport
 
 from otel_clinic.scrubbing import ScrubPolicy, sentry_hooks
 from otel_clinic.scrubbing.sentry import scrub_event
@@ -17,20 +17,9 @@ POLICY = ScrubPolicy.default()
 CANARIES = ("123-45-6789", "jane.roe@example.com", "Jane Roe", "A7654321", "1980-02-03", "203.0.113.9", "s3cr3t-cookie", "555-867-5309")
 
 
-class CaptureTransport(Transport):
-    def __init__(self, options=None) -> None:
-        super().__init__(options)
-        self.payloads: list[dict] = []
-
-    def capture_envelope(self, envelope) -> None:
-        for item in envelope.items:
-            if item.type in ("event", "transaction"):
-                self.payloads.append(item.payload.json)
-
-
 @pytest.fixture()
 def sentry_client():
-    transport = CaptureTransport()
+    transport = CapturingTransport()
     # Worst-case SDK options (PII on, frame locals on): the hooks must make the output safe anyway.
     client = sentry_sdk.Client(
         dsn="http://public@127.0.0.1:9/1",
