@@ -117,6 +117,16 @@ def _scrub_wrappers(config: ClinicConfig, scrub_policy, meter=None):
     )
 
 
+def _signal_exporters(config: ClinicConfig, signal: str, kinds, lazy_cls, wrap, extras, drops) -> list:
+    """The configured exporters of one signal (lazy, fork-safe) plus caller-supplied ones, all behind the scrubber."""
+    configured = [
+        wrap(lazy_cls(exporters.exporter_factory(config, kind, signal), f"{kind} {signal}", drops))
+        for kind in kinds
+        if kind != "none"
+    ]
+    return configured + [wrap(e) for e in extras]
+
+
 def build_providers(
     config: ClinicConfig,
     *,
@@ -160,11 +170,9 @@ def build_providers(
 
     # --- traces
     tracer_provider = TracerProvider(resource=resource, sampler=build_sampler(config), shutdown_on_exit=False)
-    span_exporters: list[SpanExporter] = [
-        wrap_spans(exporters.LazySpanExporter(exporters.exporter_factory(config, kind, "traces"), f"{kind} traces", drops))
-        for kind in config.traces_exporters
-        if kind != "none"
-    ] + [wrap_spans(e) for e in extra_span_exporters]
+    span_exporters = _signal_exporters(
+        config, "traces", config.traces_exporters, exporters.LazySpanExporter, wrap_spans, extra_span_exporters, drops
+    )
     for exporter in span_exporters:
         tracer_provider.add_span_processor(
             CountingBatchSpanProcessor(
@@ -178,11 +186,9 @@ def build_providers(
 
     # --- logs
     logger_provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
-    log_exporters: list[LogRecordExporter] = [
-        wrap_logs(exporters.LazyLogExporter(exporters.exporter_factory(config, kind, "logs"), f"{kind} logs", drops))
-        for kind in config.logs_exporters
-        if kind != "none"
-    ] + [wrap_logs(e) for e in extra_log_exporters]
+    log_exporters = _signal_exporters(
+        config, "logs", config.logs_exporters, exporters.LazyLogExporter, wrap_logs, extra_log_exporters, drops
+    )
     for exporter in log_exporters:
         logger_provider.add_log_record_processor(
             CountingBatchLogRecordProcessor(
