@@ -263,7 +263,7 @@ _MESSAGES = {
 class OtlpSink:
     """A recording OTLP/HTTP (protobuf) receiver on loopback; the Sentry OTLP endpoint stand-in."""
 
-    def __init__(self, path_prefix: str = "") -> None:
+    def __init__(self, path_prefix: str = "", port: int = 0) -> None:
         self.path_prefix = path_prefix.rstrip("/")
         self.requests: list[SinkRequest] = []
         self.fail_with: int | None = None
@@ -295,7 +295,7 @@ class OtlpSink:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self._server = http.server.ThreadingHTTPServer((LOOPBACK, 0), Handler)
+        self._server = http.server.ThreadingHTTPServer((LOOPBACK, port), Handler)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
@@ -368,3 +368,18 @@ def wait_until(predicate: Any, timeout: float, interval: float = 0.25, message: 
         if time.monotonic() > deadline:
             raise TimeoutError(message or f"condition not met within {timeout}s")
         time.sleep(interval)
+
+
+def _serve_sink(port: int, prefix: str) -> None:
+    """`python -m tests.support.collector PORT [PREFIX]`: run the recording sink (quick start's Sentry stand-in)."""
+    with OtlpSink(path_prefix=prefix, port=port) as sink:
+        print(f"OTLP sink on {sink.base_url}", flush=True)
+        while True:
+            time.sleep(30)
+            print(f"received {len(sink.spans())} spans, {len(sink.log_records())} log records", flush=True)
+
+
+if __name__ == "__main__":
+    import sys
+
+    _serve_sink(int(sys.argv[1]), sys.argv[2] if len(sys.argv) > 2 else "")

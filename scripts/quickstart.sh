@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# Single-host quick start, everything on loopback:
+#   Prometheus (+ alert rules) and Alertmanager (Debian packages), gateway and agent Collectors,
+#   the example clinic under gunicorn (2 workers) exporting OTLP to the agent, and one load-generator run.
+# Prints the URLs, then keeps running until Ctrl-C (or for QUICKSTART_SECONDS seconds when set).
+#
+#   scripts/quickstart.sh
+#   SENTRY_DSN=https://KEY@o1.ingest.sentry.io/2 scripts/quickstart.sh   # real Sentry: events + OTLP traces/logs
+#
+# Without SENTRY_DSN the gateway's Sentry OTLP route goes to a local recording stand-in.
+# State (Prometheus TSDB, collector queues, JSON-lines logs, SQLite) lives in var/quickstart/ (git-ignored).
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+state="${QUICKSTART_DIR:-$repo/var/quickstart}"
+python="${PYTHON:-$repo/.venv/bin/python}"
+host=127.0.0.1
+prom_port=${PROMETHEUS_PORT:-9090}
+am_port=${ALERTMANAGER_PORT:-9093}
+app_port=${APP_PORT:-8000}
+sink_port=${SENTRY_SINK_PORT:-4999}
+
+mkdir -p "$state"/{prometheus,alertmanager,agent,gateway,logs,app}
+"$repo/collector/build.sh"
+bin="$repo/collector/_build/otelcol-clinic"
+
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT INT TERM
+
+wait_http() {  # wait_http URL NAME
+  for _ in $(seq 1 120); do
+    curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
+    sleep 0.5
+  done
+  echo "quickstart: $2 did not come up ($1); logs in $state" >&2
+  exit 1
+}
+
+# Prometheus: remote-write receiver for the gateway, rules from collector/prometheus/rules.
+prometheus --config.file="$repo/collector/prometheus/prometheus.yml" --storage.tsdb.path="$state/prometheus" \
+  --web.listen-address="$host:$prom_port" --web.enable-remote-write-receiver --web.enable-lifecycle \
+  >"$state/prometheus.log" 2>&1 &
+pids+=($!)
+
+# Alertmanager: the production routing needs secrets, so the quick start uses a local no-op receiver.
+cat >"$state/alertmanager.yml" <<EOF
+route: {receiver: local, group_by: [alertname, job]}
+receivers: [{name: local}]
+EOF
+prometheus-alertmanager --config.file="$state/alertmanager.yml" --storage.path="$state/alertmanager" \
+  --web.listen-address="$host:$am_port" --cluster.listen-address= >"$state/alertmanager.log" 2>&1 &
+pids+=($!)
+
+# Sentry route: derive the OTLP endpoint and public key from the DSN (scheme://KEY@HOST/PROJECT).
+if [[ -n "${SENTRY_DSN:-}" ]]; then
+  scheme="${SENTRY_DSN%%://*}"; rest="${SENTRY_DSN#*://}"
+  key="${rest%%@*}"; key="${key%%:*}"; hostpath="${rest#*@}"
+  export SENTRY_OTLP_ENDPOINT="$scheme://${hostpath%/*}/api/${hostpath##*/}/integration/otlp"
+  export SENTRY_PUBLIC_KEY="$key"
+  sentry_url="Sentry project of SENTRY_DSN"
+else
+  (cd "$repo" && exec "$python" -m tests.support.collector "$sink_port" /api/1/integration/otlp) \
+    >"$state/sentry-sink.log" 2>&1 &
+  pids+=($!)
+  export SENTRY_OTLP_ENDPOINT="http://$host:$sink_port/api/1/integration/otlp" SENTRY_PUBLIC_KEY=quickstart
+  sentry_url="local stand-in http://$host:$sink_port (log: $state/sentry-sink.log)"
+fi
+
+OTELCOL_STORAGE_DIR="$state/gateway" OTELCOL_LOG_DIR="$state/logs" OTELCOL_TAIL_DECISION_WAIT=5s \
+PROMETHEUS_REMOTE_WRITE_URL="http://$host:$prom_port/api/v1/write" \
+  "$bin" --config "$repo/collector/otelcol-gateway.yaml" >"$state/gateway.log" 2>&1 &
+pids+=($!)
+OTELCOL_STORAGE_DIR="$state/agent" \
+  "$bin" --config "$repo/collector/otelcol-agent.yaml" --config "$repo/collector/otelcol-agent-phi.yaml" \
+  >"$state/agent.log" 2>&1 &
+pids+=($!)
+wait_http "http://$host:13134/" "gateway collector"
+wait_http "http://$host:13133/" "agent collector"
+wait_http "http://$host:$prom_port/-/ready" "Prometheus"
+wait_http "http://$host:$am_port/-/ready" "Alertmanager"
+
+# The example app: 2 gunicorn workers, OTLP/gRPC to the agent, metrics every 5s.
+export DJANGO_SETTINGS_MODULE=clinic_site.settings CLINIC_SQLITE_PATH="$state/app/clinic.sqlite3" \
+  OTEL_EXPORTER_OTLP_ENDPOINT="http://$host:4317" OTEL_EXPORTER_OTLP_PROTOCOL=grpc OTEL_SERVICE_NAME=clinic-api \
+  OTEL_CLINIC_ENVIRONMENT="${OTEL_CLINIC_ENVIRONMENT:-quickstart}" OTEL_CLINIC_RELEASE="${OTEL_CLINIC_RELEASE:-quickstart}" \
+  OTEL_METRIC_EXPORT_INTERVAL=5000 CLINIC_BIND="$host:$app_port" CLINIC_WORKERS=2
+(cd "$repo/examples/clinic" && "$python" manage.py migrate -v0)
+(cd "$repo/examples/clinic" && "$(dirname "$python")/gunicorn" -c clinic_site/gunicorn.conf.py clinic_site.wsgi:application) \
+  >"$state/app.log" 2>&1 &
+pids+=($!)
+wait_http "http://$host:$app_port/health/live" "example app"
+
+"$python" "$repo/examples/loadgen.py" --base-url "http://$host:$app_port" --requests 300 --concurrency 4 --phi-canaries \
+  >"$state/loadgen.json" 2>&1 &
+pids+=($!)
+
+cat <<EOF
+
+otel_clinic quick start is up (state and logs: $state)
+  example app         http://$host:$app_port/api/patients/      health: http://$host:$app_port/health/
+  Prometheus          http://$host:$prom_port/graph?g0.expr=sum%20by%20(http_route)%20(rate(http_server_request_duration_seconds_count%5B1m%5D))
+  Alertmanager        http://$host:$am_port/
+  agent collector     OTLP grpc $host:4317 http $host:4318, health http://$host:13133/, metrics http://$host:8888/metrics
+  gateway collector   OTLP grpc $host:4417 http $host:4418, health http://$host:13134/, metrics http://$host:8889/metrics
+  log files (JSONL)   $state/logs/logs.jsonl
+  Sentry OTLP route   $sentry_url
+  load generator      300 requests with errors, slow requests and PHI canaries -> $state/loadgen.json
+  PHI audit           $python -m otel_clinic.cli audit --base-url http://$host:$app_port --prometheus http://$host:$prom_port --files $state/logs
+Ctrl-C stops everything.
+EOF
+
+if [[ -n "${QUICKSTART_SECONDS:-}" ]]; then
+  sleep "$QUICKSTART_SECONDS"
+else
+  wait
+fi
