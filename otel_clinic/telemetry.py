@@ -93,6 +93,9 @@ def _scrub_policy(config: ClinicConfig, policy: Any) -> Any:
     from otel_clinic.scrubbing import ScrubPolicy, set_active_policy
 
     policy = policy if policy is not None else ScrubPolicy.from_env(os.environ)
+    # Compile the detectors now: a bad custom pattern fails setup(), and the first export (or request)
+    # does not pay the compilation.
+    policy.engine  # noqa: B018
     set_active_policy(policy)
     return policy
 

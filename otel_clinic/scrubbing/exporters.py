@@ -105,8 +105,11 @@ def scrub_span(span: ReadableSpan, policy: ScrubPolicy, hits: Counter[str]) -> R
     status = span.status
     if status is not None and status.description:
         status = Status(status.status_code, policy.scrub_text(status.description, hits))
+    name = guard_span_name(span.name, original, policy, hits)
+    if not events and not links and status is span.status and name == span.name and attributes == dict(original):
+        return span  # nothing to change: skip building a copy (the common case for server spans)
     return ReadableSpan(
-        name=guard_span_name(span.name, original, policy, hits),
+        name=name,
         context=span.context,
         parent=span.parent,
         resource=span.resource,  # our own resource (service/version/env): not PHI, left untouched
