@@ -12,7 +12,8 @@ CPU includes the export threads (process time), so export-path work such as PHI 
 Stacks:
 - bare: Django alone.
 - plain_otel: DjangoInstrumentor + SDK TracerProvider/BatchSpanProcessor (stock defaults) + SDK MeterProvider,
-  exporters that discard (so exporting costs nothing).
+  exporters that discard (so exporting costs nothing); with --otlp-sink spans go by OTLP/HTTP to a sink process,
+  where the stock queue (2048) overflows and spans are dropped.
 - otel_clinic: otel_clinic.setup() full stack (hooks, severity/category, metrics, log bridge, PHI scrubbing in
   the export path), the same discarding exporters.
 - sentry_100: sentry-sdk DjangoIntegration with traces_sample_rate=1.0 and a discarding transport.
@@ -51,6 +52,51 @@ from clinic.models import Patient  # noqa: E402
 
 Patient.objects.get_or_create(mrn="BENCH-1", defaults={"first_name": "B", "last_name": "P"})
 PATIENT = Patient.objects.get(mrn="BENCH-1").pk
+
+
+def _sink_process(port_value, received) -> None:
+    """A separate process standing in for a Collector: OTLP/HTTP traces in, spans counted, 200 out."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            if self.path.endswith("/v1/traces"):
+                req = ExportTraceServiceRequest.FromString(body)
+                n = sum(len(ss.spans) for rs in req.resource_spans for ss in rs.scope_spans)
+                with received.get_lock():
+                    received.value += n
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-protobuf")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    port_value.value = server.server_address[1]
+    server.serve_forever()
+
+
+class OtlpSink:
+    def __init__(self) -> None:
+        import multiprocessing as mp
+
+        self.port, self.received = mp.Value("i", 0), mp.Value("l", 0)
+        self.proc = mp.Process(target=_sink_process, args=(self.port, self.received), daemon=True)
+        self.proc.start()
+        while not self.port.value:
+            time.sleep(0.01)
+        self.endpoint = f"http://127.0.0.1:{self.port.value}"
+
+    def count(self) -> int:
+        return self.received.value
+
+
+SINK: "OtlpSink | None" = None
 
 
 class CountingSpanExporter(SpanExporter):
@@ -125,13 +171,19 @@ class PlainOtel(Stack):
 
         self.exporter = CountingSpanExporter()
         self.tp = TracerProvider()
-        self.tp.add_span_processor(BatchSpanProcessor(self.exporter))  # stock defaults: queue 2048, batch 512, 5 s
+        if SINK is not None:
+            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+            exporter = OTLPSpanExporter(endpoint=SINK.endpoint + "/v1/traces")
+        else:
+            exporter = self.exporter
+        self.tp.add_span_processor(BatchSpanProcessor(exporter))  # stock defaults: queue 2048, batch 512, 5 s
         self.mp = MeterProvider(metric_readers=[PeriodicExportingMetricReader(DiscardMetricExporter(), 10_000)])
         DjangoInstrumentor().instrument(tracer_provider=self.tp, meter_provider=self.mp)
 
     def flush_and_count(self) -> int:
         self.tp.force_flush()
-        return self.exporter.count
+        return SINK.count() if SINK is not None else self.exporter.count
 
     def stop(self) -> None:
         from opentelemetry.instrumentation.django import DjangoInstrumentor
@@ -150,16 +202,19 @@ class Clinic(Stack):
 
         testing.reset_globals()
         self.exporter = CountingSpanExporter()
+        otlp = {"traces_exporters": "otlp", "otlp_endpoint": SINK.endpoint} if SINK is not None else {}
+        if SINK is not None:
+            os.environ["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] = SINK.endpoint + "/v1/traces"
         self.handle = otel_clinic.setup(
-            traces_exporters="none", metrics_exporters="none", logs_exporters="none", instrumentations="none",
-            log_format="none", metric_export_interval_ms=10_000,
-            extra_span_exporters=[self.exporter],
+            **{"traces_exporters": "none", **otlp}, metrics_exporters="none", logs_exporters="none",
+            instrumentations="none", log_format="none", metric_export_interval_ms=10_000,
+            extra_span_exporters=[] if SINK is not None else [self.exporter],
             extra_metric_readers=[PeriodicExportingMetricReader(DiscardMetricExporter(), 10_000)],
         )
 
     def flush_and_count(self) -> int:
         self.handle.tracer_provider.force_flush()
-        return self.exporter.count
+        return SINK.count() if SINK is not None else self.exporter.count
 
     def stop(self) -> None:
         from otel_clinic import testing
@@ -208,7 +263,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--otlp-sink", action="store_true",
+                        help="export spans with OTLP/HTTP to a sink process instead of a discarding exporter")
     args = parser.parse_args()
+    global SINK
+    if args.otlp_sink:
+        SINK = OtlpSink()
     import logging
 
     logging.disable(logging.WARNING)  # the stock processor's "Queue full" warnings would distort timing
@@ -231,7 +291,8 @@ def main() -> None:
     plain = "plain OTel (DjangoInstrumentor)"
     plain_over_wall = med(plain, 0) - bare_wall
     plain_over_cpu = med(plain, 1) - bare_cpu
-    print(f"{args.requests} requests x {args.rounds} interleaved rounds, best round; Python {sys.version.split()[0]}")
+    print(f"{args.requests} requests x {args.rounds} interleaved rounds, best round; Python {sys.version.split()[0]}; "
+          f"span export: {'OTLP/HTTP to a sink process' if SINK else 'discarding exporter'}")
     print(f"{'stack':34} {'wall µs/req':>11} {'CPU µs/req':>11} {'overhead CPU':>13} {'÷ plain OTel':>13} {'spans exported':>15}")
     for name in results:
         wall, cpu = med(name, 0), med(name, 1)
