@@ -184,3 +184,15 @@ def test_queue_full_drops_are_counted_and_requests_do_not_block():
         assert elapsed < 2.0  # emitting never waited for the stuck exporter
         dropped = points(cap, "clinic.telemetry.dropped", signal="traces", reason="queue_full")
         assert dropped and dropped[0].value >= 40
+
+
+def test_prometheus_port_serves_metrics_and_is_closed_on_shutdown():
+    import urllib.request
+
+    port = _closed_port()
+    with testing.capture(prometheus_port=port) as cap:
+        Client().get("/api/rate-limited/")
+        body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+        assert 'http_route="api/rate-limited/"' in body
+    with pytest.raises(OSError):
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2)
