@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.server
 import secrets
+import subprocess
 import threading
 import time
 from typing import Any
@@ -169,3 +170,39 @@ def test_dead_agent_does_not_slow_requests_and_sdk_counts_the_drops(otelcol_bin,
 def prom_value(prom: promstack.PrometheusServer, expr: str) -> float:
     result = prom.query(expr)
     return float(result[0]["value"][1]) if result else 0.0
+
+
+def test_tls_and_bearer_token_overlays_deliver_and_reject_a_wrong_token(otelcol_bin, tmp_path):
+    """agent-tls -> gateway-tls with a self-signed certificate: the right token delivers, a wrong one does not."""
+    cert, key = tmp_path / "tls.crt", tmp_path / "tls.key"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+         "-days", "1", "-subj", "/CN=otelcol-gateway", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+        check=True, capture_output=True, timeout=60,
+    )
+    token = secrets.token_urlsafe(24)
+    with OtlpSink(path_prefix="/api/1/integration/otlp") as sink, collector(
+        "gateway-tls",
+        gateway_env(sentry_endpoint=sink.base_url, sentry_key="k", remote_write_url="http://127.0.0.1:9/api/v1/write",
+                    OTELCOL_TAIL_DECISION_WAIT="1s", OTELCOL_GATEWAY_TOKEN=token,
+                    OTELCOL_TLS_CERT_FILE=str(cert), OTELCOL_TLS_KEY_FILE=str(key)),
+    ) as gateway:
+        tls = {"OTELCOL_GATEWAY_CA_FILE": str(cert)}
+        with collector("agent-tls", agent_env([gateway], OTELCOL_GATEWAY_TOKEN=token, **tls)) as good, collector(
+            "agent-tls", agent_env([gateway], OTELCOL_GATEWAY_TOKEN="not-the-token", **tls)
+        ) as bad:
+            good_client = OtlpClient.connect(good.otlp_grpc, {"service.version": "tls-good"})
+            bad_client = OtlpClient.connect(bad.otlp_grpc, {"service.version": "tls-bad"})
+            good_ids = _critical_traces(good_client, 5)
+            bad_ids = _critical_traces(bad_client, 5)
+            good_client.shutdown()
+            bad_client.shutdown()
+            wait_until(lambda: good_ids <= {s.trace_id.hex() for _, s in sink.spans()}, timeout=60,
+                       message="spans sent with the right token never arrived over TLS")
+            # The wrong token is refused (gRPC Unauthenticated is permanent: the agent counts the spans as
+            # failed instead of retrying them) and none of its data is delivered.
+            failed = wait_until(lambda: bad.self_metrics().get("otelcol_exporter_send_failed_spans_total", 0), timeout=30)
+            assert failed >= len(bad_ids)
+            time.sleep(2)
+            assert not bad_ids & {s.trace_id.hex() for _, s in sink.spans()}
+            assert "Unauthenticated" in bad.log_text() or "unauthenticated" in bad.log_text().lower()
