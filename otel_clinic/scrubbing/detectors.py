@@ -177,7 +177,11 @@ def default_detectors() -> tuple[Detector, ...]:
             # Absolute paths inside free text ("Not Found: /api/patients/9912345/"): id-like segments replaced,
             # as for URL attributes whose route template is unknown.
             "path",
-            r"/[A-Za-z0-9._~%+@-]{1,200}(?:/[A-Za-z0-9._~%+@-]*)+",
+            # Only paths with a candidate identifier segment (2+ digits or an '@') match, so ordinary routes
+            # never leave the scanner's fast path.
+            # At least two segments ("/5.0" in a user agent is not a path).
+            r"/[A-Za-z0-9._~%+-]*(?:\d{2}|@)[A-Za-z0-9._~%+@-]*/[A-Za-z0-9._~%+@-]*(?:/[A-Za-z0-9._~%+@-]*)*"
+            r"|/(?:[A-Za-z0-9._~%+@-]*/)+[A-Za-z0-9._~%+-]*(?:\d{2}|@)[A-Za-z0-9._~%+@-]*(?:/[A-Za-z0-9._~%+@-]*)*",
             "[PATH]",
             boundary=BOUNDARY_WORD,
             rewrite=lambda v: scrub_text_path(v),
