@@ -1,0 +1,344 @@
+"""Red-team: realistic PHI pushed through the example clinic and the public API, read back from every sink.
+
+``drive()`` runs each attack once inside one ``testing.capture()`` (spans, OTel logs, metric reader, /metrics,
+Sentry envelopes, JSON stdout). Tests marked ``xfail(strict=True)`` are confirmed leaks today: they turn into
+XPASS (a failure) once the scrubber is fixed, so whoever fixes one must drop its marker. The unmarked tests are
+attack paths that are blocked today and must stay blocked.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+import sentry_sdk
+from django.test import Client
+from opentelemetry import metrics, trace
+from tests.support.sentry import CapturingTransport
+
+import otel_clinic
+from otel_clinic import testing
+
+from .conftest import Sinks, assert_no_leak, dump_logs, dump_spans
+
+log = logging.getLogger("clinic.redteam")
+
+# ------------------------------------------------------------------ canaries (one per door)
+ACCENTED_SURNAME = "Peña"  # /api/boom/?patient=José Peña
+LAST_FIRST_GIVEN = "Marguerite"  # /api/boom/?patient=Quist, Marguerite
+PARTICLE_SURNAME = "la Cruz"  # /api/boom/?patient=Maria de la Cruz
+LOWER_SEARCH = "okonkwo"  # /api/patients/search/?name=okonkwo
+LOWER_CREATED = "okafor"  # POST /api/patients/ with lower-case names
+UMLAUT_RX = "Thackeray"  # POST /api/prescriptions/ {"patient_name": "Zoë Thackeray"}
+PARAM_SURNAME, PARAM_DOB = "Vantongeren", "1958-07-30"  # log.error("... %s %s, DOB %s", ...) → Sentry params
+MAPPED_IP_TAIL = "51.100.77"  # "::ffff:198.51.100.77" (Django REMOTE_ADDR on a dual-stack socket)
+DOB_NO_COLON = "30-Jul-1958"  # "date of birth 30-Jul-1958"
+DOB_HL7 = "19580730"  # "DOB 19580730"
+NOTES_TEXT = "suspected HIV exposure"  # "notes=suspected HIV exposure"
+JSON_KEY_EMAIL = "tamsin.okoro@example.org"  # '{"tamsin.okoro@example.org": "bounced"}'
+DICT_KEY_EMAIL = "ivo.brandt@example.org"  # Sentry extra / log extra {"bounces": {email: 1}}
+PLURAL_MRN = "00987654"  # span attribute clinic.batch.mrns=[...], log extra patient_ids=[...]
+ALLOWED_LABEL_NAME = "Brandvold"  # counter.add(1, {"reason": "duplicate MRN 00555111 for Hollis Brandvold"})
+EXEMPLAR_EMAIL = "exemplar.patient@example.org"  # dropped metric attribute kept as exemplar filtered_attributes
+SAFE_CONTEXT_EMAIL = "ctx.patient@example.org"  # sentry_sdk.set_context("app", {...})
+KIN_NAME = "Fairweather"  # extra={"guarantor": "Ottoline Fairweather"}, {"emergency_contact": ...}
+FNAME_KEY = "Winifred"  # extra={"fname": "Winifred", "lname": ...}
+BIG_JSON_NOTES = "disclosed opioid relapse"  # > 16 KB JSON log line with "notes": ...
+HL7_NAME = "ROE^JANE"  # an HL7 v2 PID segment logged by an interface engine
+
+# blocked canaries
+SSN = "078-05-1120"
+CHAINED_SSN = "219-09-9999"
+NOTE_MRN = "77123450"
+EMAIL = "blocked.patient@example.org"
+CARD = "4111 1111 1111 1111"
+PHONE = "(617) 555-0143"
+IPV6 = "2001:db8:85a3::8a2e:370:7334"
+CAP_SSN_TAIL = "123-45-6789"
+BYTES_SSN = "536-22-8190"
+HEADER_SSN = "501-44-2321"
+SLOW_SQL_SURNAME = "Quarrington"
+BIG_SSN = "611-23-4567"
+DECORATOR_DOB = "1949-02-17"
+HELPER_SSN = "404-55-1212"
+SENTRY_USER_EMAIL = "sentry.user@example.org"
+BREADCRUMB_MRN = "44556677"
+
+
+def _counter_app_code() -> None:
+    """App code with its own instruments (the public OTel API), as the seeds show."""
+    meter = metrics.get_meter("clinic.app")
+    rejected = meter.create_counter("clinic.intake.rejected")
+    rejected.add(1, {"reason": f"duplicate MRN 00555111 for Hollis {ALLOWED_LABEL_NAME}"})
+    lookups = meter.create_counter("clinic.lookups")
+    with trace.get_tracer("clinic.app").start_as_current_span("lookup"):
+        lookups.add(1, {"clinic.operation": "read", "patient.email": EXEMPLAR_EMAIL})
+
+
+def _span_app_code() -> None:
+    tracer = trace.get_tracer("clinic.app")
+    with tracer.start_as_current_span("reminders.send") as span:
+        span.set_attribute("clinic.reminder.results", json.dumps({JSON_KEY_EMAIL: "bounced"}))
+        span.set_attribute("clinic.batch.mrns", ["00123456", PLURAL_MRN])
+        span.set_attribute("clinic.payload", json.dumps({"ssn": BYTES_SSN}).encode())
+        span.add_event("contact", {"clinic.emergency_contact": f"Ottoline {KIN_NAME}", "phone": PHONE})
+        try:
+            try:
+                raise KeyError(f"SSN {CHAINED_SSN} not on file")
+            except KeyError as cause:
+                err = ValueError("eligibility lookup failed")
+                err.add_note(f"MRN {NOTE_MRN}, contact {EMAIL}")
+                raise err from cause
+        except ValueError as exc:
+            span.record_exception(exc)
+
+
+def _log_app_code() -> None:
+    log.error("claim rejected for patient %s %s, DOB %s", "Wilhelmina", PARAM_SURNAME, PARAM_DOB)
+    log.warning("failed login from %s", "::ffff:198.51.100.77")
+    log.info("intake form: date of birth %s, DOB %s", DOB_NO_COLON, DOB_HL7)
+    log.info("appointment updated notes=%s", NOTES_TEXT)
+    log.info(json.dumps({JSON_KEY_EMAIL: "bounced"}))
+    log.info("reminder run", extra={"bounces": {DICT_KEY_EMAIL: 1}, "patient_ids": ["00123456", PLURAL_MRN]})
+    log.info("guarantor on file", extra={"guarantor": f"Ottoline {KIN_NAME}", "fname": FNAME_KEY, "lname": "Abernathy"})
+    log.info("contact: card %s, phone %s, from %s", CARD, PHONE, IPV6)
+    filler = ("routine sync of appointment slots, nothing to see here. " * 300)[:16400]
+    log.info(json.dumps({"notes": BIG_JSON_NOTES, "ssn": BIG_SSN, "filler": filler}))
+    log.info("HL7 ADT^A04 received: PID|1||00123456^^^MRN||%s||%s|F", HL7_NAME, "19610412")
+
+
+@otel_clinic.monitor_performance("intake.validate", threshold_ms=1)
+def _decorated() -> None:
+    raise ValueError(f"date of birth: {DECORATOR_DOB} is in the future")
+
+
+def _sentry_app_code() -> None:
+    sentry_sdk.set_context("app", {"current_patient": SAFE_CONTEXT_EMAIL})
+    sentry_sdk.set_user({"email": SENTRY_USER_EMAIL, "id": "42"})
+    sentry_sdk.add_breadcrumb(category="clinic", message=f"opened chart MRN {BREADCRUMB_MRN}", data={"ssn": SSN})
+    with sentry_sdk.new_scope() as scope:
+        scope.set_extra("bounces", {DICT_KEY_EMAIL: 1})
+        scope.set_extra("fname", FNAME_KEY)
+        scope.set_tag("patient_ssn", SSN)
+        sentry_sdk.capture_message(f"manual review for {EMAIL} (SSN {SSN})")
+    sentry_sdk.set_context("app", None)
+    sentry_sdk.set_user(None)
+
+
+def drive() -> Sinks:
+    transport = CapturingTransport()
+    with testing.capture(
+        prometheus_enabled=True,
+        exemplar_filter="always_on",
+        slow_query_ms=0,  # every query is "slow": its SQL text goes to span events and logs
+        sentry_dsn="http://public@127.0.0.1:9/1",
+        sentry_options={"transport": transport},
+    ) as cap:
+        client = Client(raise_request_exception=False)
+        # --- the example app
+        client.get("/api/boom/", {"patient": f"José {ACCENTED_SURNAME}"})
+        client.get("/api/boom/", {"patient": f"Quist, {LAST_FIRST_GIVEN}"})
+        client.get("/api/boom/", {"patient": f"Maria de {PARTICLE_SURNAME}"})
+        client.get("/api/patients/search/", {"name": LOWER_SEARCH})
+        client.post(
+            "/api/patients/",
+            data=json.dumps({"mrn": "RT-0001", "first_name": "amara", "last_name": LOWER_CREATED, "ssn": CAP_SSN_TAIL}),
+            content_type="application/json",
+        )
+        client.post(
+            "/api/patients/",
+            data=json.dumps({"mrn": "RT-0002", "first_name": "Ewan", "last_name": SLOW_SQL_SURNAME, "ssn": SSN,
+                             "email": EMAIL, "phone": PHONE, "dob": "1950-01-02"}),
+            content_type="application/json",
+        )
+        client.get("/api/timeout/", HTTP_X_PATIENT_SSN=HEADER_SSN,
+                   HTTP_REFERER=f"https://portal.example/patients?ssn={HEADER_SSN}")
+        client.post("/api/prescriptions/", data=json.dumps({"patient_name": f"Zoë {UMLAUT_RX}"}),
+                    content_type="application/json")
+        client.get(f"/api/patients/by-mrn/{EMAIL.replace('@', '%40')}/")
+        # --- app code using the public APIs
+        _counter_app_code()
+        _span_app_code()
+        _log_app_code()
+        try:
+            _decorated()
+        except ValueError:
+            pass
+        otel_clinic.record_patient_operation(HELPER_SSN)
+        otel_clinic.record_appointment_booked(f"follow-up for {HELPER_SSN}")
+        _sentry_app_code()
+        prometheus = client.get("/metrics").content.decode()
+        # Collect before flush(): exemplars are reset by each collection, and a periodic exporter ships the first.
+        data = cap.metric_reader.get_metrics_data()
+        cap.flush()
+        sentry_sdk.flush()
+        sinks = Sinks(
+            spans=dump_spans(cap.spans()),
+            logs=dump_logs(cap.logs()),
+            metrics=data.to_json() if data else "",
+            prometheus=prometheus,
+            sentry=json.dumps(transport.payloads, ensure_ascii=False),
+            stdout=cap.stdout.getvalue(),
+        )
+        sinks.raw = {"spans": cap.spans(), "logs": cap.logs(), "sentry": list(transport.payloads), "metrics": data}
+    sentry_sdk.get_client().close()
+    sentry_sdk.init()  # leave Sentry disabled for later tests
+    return sinks
+
+
+# ================================================================== the harness really ran
+
+
+def test_every_door_was_exercised(sinks: Sinks) -> None:
+    """Guards the blocked tests against a vacuous pass: each attack produced the telemetry it targets."""
+    from clinic.models import Patient
+
+    assert Patient.objects.filter(last_name=SLOW_SQL_SURNAME, ssn=SSN).exists()
+    spans = sinks.raw["spans"]
+    assert any(e.name == "db.slow_query" for s in spans for e in s.events), "no slow-query event recorded"
+    assert any(e.name == "exception" for s in spans if s.name == "reminders.send" for e in s.events)
+    assert any(s.name == "intake.validate" and any(e.name == "exception" for e in s.events) for s in spans)
+    events = [p for p in sinks.raw["sentry"] if p.get("type", "event") == "event"]
+    assert any(p.get("exception") for p in events) and any(p.get("logentry") or p.get("message") for p in events)
+    assert "card [CARD], phone [PHONE], from [IP]" in sinks.logs
+    assert "exemplars" in sinks.metrics and sinks.prometheus.strip()
+
+
+# ================================================================== confirmed leaks (xfail strict)
+
+leak = pytest.mark.xfail
+
+
+@leak(strict=True, reason="leak: names with non-ASCII letters (José Peña, Zoë) — the name detectors' [A-Za-z] "
+      "classes stop at the accent; /api/boom/ and /api/prescriptions/ exception messages → spans, logs, Sentry, stdout")
+@pytest.mark.parametrize("canary", [ACCENTED_SURNAME, UMLAUT_RX])
+def test_accented_names_in_exception_messages(sinks: Sinks, canary: str) -> None:
+    assert_no_leak(sinks, canary)
+
+
+@leak(strict=True, reason="leak: 'patient: Quist, Marguerite' (Last, First) — name detector stops at the comma")
+def test_last_comma_first_name(sinks: Sinks) -> None:
+    assert_no_leak(sinks, LAST_FIRST_GIVEN)
+
+
+@leak(strict=True, reason="leak: lower-case name particles ('Maria de la Cruz') end the name match")
+def test_name_with_particles(sinks: Sinks) -> None:
+    assert_no_leak(sinks, PARTICLE_SURNAME)
+
+
+@leak(strict=True, reason="leak: names typed in lower case reach the example app's own log lines "
+      "('patient search for name=okonkwo', 'created patient amara okafor') → logs, Sentry breadcrumbs, stdout")
+@pytest.mark.parametrize("canary", [LOWER_SEARCH, LOWER_CREATED])
+def test_lower_case_names_in_app_logs(sinks: Sinks, canary: str) -> None:
+    assert_no_leak(sinks, canary)
+
+
+@leak(strict=True, reason="leak: Sentry logentry.params are scrubbed item by item without the message's context, "
+      "so log.error('... patient %s %s, DOB %s', ...) ships the bare name and DOB")
+@pytest.mark.parametrize("canary", [PARAM_SURNAME, PARAM_DOB])
+def test_sentry_logentry_params(sinks: Sinks, canary: str) -> None:
+    assert_no_leak(sinks, canary, only=("sentry",))
+
+
+@leak(strict=True, reason="leak: IPv4-mapped IPv6 (::ffff:198.51.100.77, Django REMOTE_ADDR on dual-stack) → "
+      "'[IP].51.100.77'")
+def test_ipv4_mapped_ipv6(sinks: Sinks) -> None:
+    assert_no_leak(sinks, MAPPED_IP_TAIL)
+
+
+@leak(strict=True, reason="leak: dates of birth as 30-Jul-1958 or HL7 19580730, or without ':' after DOB")
+@pytest.mark.parametrize("canary", [DOB_NO_COLON, DOB_HL7])
+def test_dob_formats(sinks: Sinks, canary: str) -> None:
+    assert_no_leak(sinks, canary)
+
+
+@leak(strict=True, reason="leak: HL7 v2 PID segment (ROE^JANE) passes every detector")
+def test_hl7_segment(sinks: Sinks) -> None:
+    assert_no_leak(sinks, HL7_NAME)
+
+
+@leak(strict=True, reason="leak: exact-only sensitive keys (notes, comment, …) are not in the free-text "
+      "keyed_value detector: 'notes=suspected HIV exposure' ships")
+def test_notes_key_in_free_text(sinks: Sinks) -> None:
+    assert_no_leak(sinks, NOTES_TEXT)
+
+
+@leak(strict=True, reason="leak: JSON-looking strings are parsed and only values scanned; mapping keys are never "
+      "scrubbed, and with no value hit the original text is returned ({email: 'bounced'})")
+def test_phi_as_json_key(sinks: Sinks) -> None:
+    assert_no_leak(sinks, JSON_KEY_EMAIL)
+
+
+@leak(strict=True, reason="leak: dict keys in Sentry extra and log extra are kept verbatim (stdout, Sentry)")
+def test_phi_as_dict_key(sinks: Sinks) -> None:
+    assert_no_leak(sinks, DICT_KEY_EMAIL)
+
+
+@leak(strict=True, reason="leak: plural keys (mrns, patient_ids) are not matched by the key rules; bare MRNs ship")
+def test_plural_identifier_keys(sinks: Sinks) -> None:
+    assert_no_leak(sinks, PLURAL_MRN)
+
+
+@leak(strict=True, reason="leak: common person keys missing from the key list (guarantor, emergency_contact, "
+      "fname/lname)")
+@pytest.mark.parametrize("canary", [KIN_NAME, FNAME_KEY])
+def test_missing_person_keys(sinks: Sinks, canary: str) -> None:
+    assert_no_leak(sinks, canary)
+
+
+@leak(strict=True, reason="leak: a JSON value over the 16 KB cap skips the JSON/key path; 'notes' content before "
+      "the cut ships")
+def test_big_json_notes(sinks: Sinks) -> None:
+    assert_no_leak(sinks, BIG_JSON_NOTES)
+
+
+@leak(strict=True, reason="leak: metric attribute values on allowlisted keys (reason=...) are never scanned → "
+      "metric reader and /metrics")
+def test_allowlisted_metric_label_value(sinks: Sinks) -> None:
+    assert_no_leak(sinks, ALLOWED_LABEL_NAME)
+
+
+@leak(strict=True, reason="leak: with exemplars on, attributes dropped by the allowlist view come back as "
+      "exemplar filtered_attributes (OTLP metrics)")
+def test_exemplar_filtered_attributes(sinks: Sinks) -> None:
+    assert_no_leak(sinks, EXEMPLAR_EMAIL)
+
+
+@leak(strict=True, reason="leak: Sentry contexts named like SDK contexts (app, device, browser, os…) are skipped by "
+      "the scrubber even when set by app code")
+def test_sentry_app_context(sinks: Sinks) -> None:
+    assert_no_leak(sinks, SAFE_CONTEXT_EMAIL)
+
+
+# ================================================================== blocked paths (must stay blocked)
+
+
+@pytest.mark.parametrize(
+    "canary",
+    [
+        pytest.param(SSN, id="ssn-in-body-log-sentry-tag-message"),
+        pytest.param(EMAIL, id="email-in-path-body-note-message"),
+        pytest.param(CHAINED_SSN, id="chained-cause-message"),
+        pytest.param(NOTE_MRN, id="exception-add_note"),
+        pytest.param(CARD, id="card-in-log"),
+        pytest.param(PHONE, id="phone-in-body-event-log"),
+        pytest.param(IPV6, id="ipv6-in-log"),
+        pytest.param(CAP_SSN_TAIL, id="ssn-in-created-log"),
+        pytest.param(BYTES_SSN, id="json-bytes-span-attribute"),
+        pytest.param(HEADER_SSN, id="header-and-referer-query"),
+        pytest.param(SLOW_SQL_SURNAME, id="slow-query-sql-text"),
+        pytest.param(BIG_SSN, id="ssn-in-16kb-json"),
+        pytest.param(DECORATOR_DOB, id="monitor_performance-exception"),
+        pytest.param(HELPER_SSN, id="business-helper-attributes"),
+        pytest.param(SENTRY_USER_EMAIL, id="sentry-set_user"),
+        pytest.param(BREADCRUMB_MRN, id="sentry-breadcrumb"),
+    ],
+)
+def test_blocked(sinks: Sinks, canary: str) -> None:
+    assert_no_leak(sinks, canary)
+
+
+def test_business_helpers_bound_their_labels(sinks: Sinks) -> None:
+    assert 'clinic_operation="other"' in sinks.prometheus
+    assert 'clinic_appointment_type="other"' in sinks.prometheus
