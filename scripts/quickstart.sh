@@ -70,11 +70,12 @@ else
   sentry_url="local stand-in http://$host:$sink_port (log: $state/sentry-sink.log)"
 fi
 
-OTELCOL_STORAGE_DIR="$state/gateway" OTELCOL_LOG_DIR="$state/logs" OTELCOL_TAIL_DECISION_WAIT=5s \
+# GOMEMLIMIT ~75% of memory_limiter's limit_mib keeps the Go heap from overshooting between its checks.
+GOMEMLIMIT=768MiB OTELCOL_STORAGE_DIR="$state/gateway" OTELCOL_LOG_DIR="$state/logs" OTELCOL_TAIL_DECISION_WAIT=5s \
 PROMETHEUS_REMOTE_WRITE_URL="http://$host:$prom_port/api/v1/write" \
   "$bin" --config "$repo/collector/otelcol-gateway.yaml" >"$state/gateway.log" 2>&1 &
 pids+=($!)
-OTELCOL_STORAGE_DIR="$state/agent" \
+GOMEMLIMIT=384MiB OTELCOL_STORAGE_DIR="$state/agent" \
   "$bin" --config "$repo/collector/otelcol-agent.yaml" --config "$repo/collector/otelcol-agent-phi.yaml" \
   >"$state/agent.log" 2>&1 &
 pids+=($!)

@@ -206,3 +206,58 @@ def test_tls_and_bearer_token_overlays_deliver_and_reject_a_wrong_token(otelcol_
             time.sleep(2)
             assert not bad_ids & {s.trace_id.hex() for _, s in sink.spans()}
             assert "Unauthenticated" in bad.log_text() or "unauthenticated" in bad.log_text().lower()
+
+
+def test_flood_past_memory_limiter_is_refused_and_memory_stays_under_the_limit(otelcol_bin, tmp_path):
+    """2 MB requests from 4 unthrottled senders while the gateway is down: memory_limiter refuses (the
+    clients get a retryable error) and the agent's private memory stays under limit_mib.
+
+    Needs GOMEMLIMIT (~75% of limit_mib) next to memory_limiter: without it the Go heap overshoots between
+    the limiter's 1 s checks (measured: 363 MiB private memory at limit_mib=200). RSS minus shared pages is
+    measured because the persistent queue's bbolt file is memory-mapped (file-backed, reclaimable)."""
+    import psutil
+
+    from tests.support.collector import COLLECTOR_DIR
+
+    telemetrygen = COLLECTOR_DIR / "_build" / "telemetrygen"
+    if not telemetrygen.exists():
+        subprocess.run([str(COLLECTOR_DIR / "build.sh")], env={**__import__("os").environ, "TELEMETRYGEN": "1"},
+                       check=True, capture_output=True, timeout=900)
+    limit_mib = 256
+    overlay = tmp_path / "traces-no-phi.yaml"  # the limiter is under test, not the (CPU-bound) PHI regexes
+    overlay.write_text(
+        "service:\n  pipelines:\n    traces:\n      receivers: [otlp]\n      processors: [memory_limiter]\n"
+        "      exporters: [load_balancing]\n"
+    )
+    env = {"OTELCOL_MEMORY_LIMIT_MIB": str(limit_mib), "OTELCOL_MEMORY_SPIKE_MIB": "64",
+           "GOMEMLIMIT": f"{limit_mib * 3 // 4}MiB", "OTELCOL_GATEWAYS": "[127.0.0.1:9]"}
+    with collector("agent", env, extra_configs=[overlay]) as agent:
+        assert agent.proc is not None
+        proc = psutil.Process(agent.proc.pid)
+        peak, stop = [0], threading.Event()
+
+        def sample() -> None:
+            while not stop.is_set():
+                info = proc.memory_info()
+                peak[0] = max(peak[0], info.rss - info.shared)
+                time.sleep(0.02)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        flood = subprocess.Popen(
+            [str(telemetrygen), "traces", "--otlp-insecure", "--otlp-endpoint", agent.otlp_grpc, "--workers", "4",
+             "--rate", "0", "--duration", "8s", "--size", "1", "--batch-size", "2", "--allow-export-failures"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        try:
+            flood.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            flood.kill()
+            flood.wait(timeout=5)
+        stop.set()
+        sampler.join()
+        metrics = agent.self_metrics()
+        assert agent.running
+    assert metrics.get("otelcol_receiver_refused_spans_total", 0) > 0, metrics
+    assert metrics.get("otelcol_receiver_accepted_spans_total", 0) > 0
+    assert peak[0] < limit_mib * 2**20, f"private memory peaked at {peak[0] / 2**20:.0f} MiB"
