@@ -8,7 +8,9 @@ and what is allowed, so a typo fails at ``setup()`` instead of silently producin
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
+import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -122,7 +124,7 @@ def _float(setting: str, raw: Any, *, minimum: float = 0.0, maximum: float | Non
     except ValueError:
         value = float("nan")
     bounds = f">= {minimum}" + (f" and <= {maximum}" if maximum is not None else "")
-    if value != value or value < minimum or (maximum is not None and value > maximum):
+    if not math.isfinite(value) or value < minimum or (maximum is not None and value > maximum):
         raise ConfigError(setting, raw, f"a number {bounds}")
     return value
 
@@ -153,7 +155,7 @@ def parse_thresholds(setting: str, raw: Any) -> SeverityThresholds:
         slow, warning, critical = (float(str(p).strip()) for p in parts)
     except ValueError:
         raise ConfigError(setting, raw, allowed) from None
-    if not 0 <= slow < warning < critical:
+    if not (0 <= slow < warning < critical and math.isfinite(critical)):
         raise ConfigError(setting, raw, allowed)
     return SeverityThresholds(slow, warning, critical)
 
@@ -174,7 +176,9 @@ def _route_thresholds(setting: str, raw: Any) -> dict[str, SeverityThresholds]:
 
 
 def _paths(setting: str, raw: Any) -> tuple[str, ...]:
-    items = [p.strip() for p in (raw.split(",") if isinstance(raw, str) else raw) if str(p).strip()]
+    if not isinstance(raw, (str, list, tuple)):
+        raise ConfigError(setting, raw, "a comma list of URL path prefixes starting with '/'")
+    items = [str(p).strip() for p in (raw.split(",") if isinstance(raw, str) else raw) if str(p).strip()]
     for item in items:
         if not str(item).startswith("/"):
             raise ConfigError(setting, raw, "a comma list of URL path prefixes starting with '/'")
@@ -231,11 +235,41 @@ _OTLP_ENDPOINT_VARS = (
     "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
 )
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+_OPTIONAL = frozenset({
+    "otlp_endpoint", "prometheus_port", "sampler_arg", "sentry_dsn", "sentry_auth_token", "sentry_org", "sentry_project",
+})
+# OTEL_RESOURCE_ATTRIBUTES keys that feed config fields (below keywords and OTEL_SERVICE_NAME/OTEL_CLINIC_*,
+# above our defaults), so the resource, Sentry and the health endpoint all report the same values.
+_RESOURCE_KEYS = {
+    "service.name": "service_name",
+    "service.namespace": "service_namespace",
+    "deployment.environment.name": "environment",
+    "deployment.environment": "environment",
+}
+
+
+def parse_resource_attributes(raw: str | None) -> dict[str, str]:
+    """``OTEL_RESOURCE_ATTRIBUTES`` as the SDK reads it: comma-separated key=value, values percent-decoded."""
+    attrs: dict[str, str] = {}
+    for item in (raw or "").split(","):
+        key, sep, value = item.partition("=")
+        if sep and key.strip():
+            attrs[key.strip()] = urllib.parse.unquote(value.strip())
+    return attrs
 
 
 def _parse(key: str, setting: str, raw: Any) -> Any:
     if key in ("traces_exporters", "metrics_exporters", "logs_exporters"):
-        return raw if isinstance(raw, tuple) else _choices(setting, raw if isinstance(raw, str) else ",".join(raw), EXPORTER_CHOICES, multi=True)
+        if isinstance(raw, (list, tuple)):
+            if not all(isinstance(item, str) for item in raw):
+                raise ConfigError(setting, raw, "a comma list of " + ", ".join(EXPORTER_CHOICES))
+            raw = ",".join(raw)
+        return _choices(setting, raw, EXPORTER_CHOICES, multi=True)
+    if key == "otlp_endpoint":
+        value = str(raw).strip()
+        if not value.startswith(("http://", "https://")) or len(value) <= len("https://"):
+            raise ConfigError(setting, raw, "an http:// or https:// URL, e.g. http://127.0.0.1:4318")
+        return value
     if key == "otlp_protocol":
         return _choices(setting, raw, PROTOCOL_CHOICES)[0]
     if key == "sampler":
@@ -303,7 +337,12 @@ def load_config(overrides: Mapping[str, Any] | None = None, environ: Mapping[str
     for key, raw in overrides.items():
         if key == "release":
             continue
-        values[key] = raw if raw is None else _parse(key, f"setup({key}=...)", raw)
+        if raw is None:
+            if key not in _OPTIONAL:
+                raise ConfigError(f"setup({key}=...)", raw, "a value (None is only allowed for " + ", ".join(sorted(_OPTIONAL)) + ")")
+            values[key] = None
+            continue
+        values[key] = _parse(key, f"setup({key}=...)", raw)
 
     # Exporters: OTLP when an endpoint is configured, the embedded JSON-lines files otherwise.
     endpoint_set = bool(values.get("otlp_endpoint")) or any(env.get(v) for v in _OTLP_ENDPOINT_VARS)
@@ -315,7 +354,16 @@ def load_config(overrides: Mapping[str, Any] | None = None, environ: Mapping[str
 
     if values.get("prometheus_port"):
         values["prometheus_enabled"] = True
-    release, source = resolve_release(overrides.get("release"), env)
+    resource_attrs = parse_resource_attributes(env.get("OTEL_RESOURCE_ATTRIBUTES"))
+    for attr, key in _RESOURCE_KEYS.items():
+        if key not in values and resource_attrs.get(attr, "").strip():
+            values[key] = _parse(key, "OTEL_RESOURCE_ATTRIBUTES", resource_attrs[attr])
+    explicit_release = overrides.get("release")
+    if explicit_release is not None and not str(explicit_release).strip():
+        raise ConfigError("setup(release=...)", explicit_release, "a non-empty version string")
+    release, source = resolve_release(str(explicit_release).strip() if explicit_release else None, env)
+    if source in ("git", "package", "unknown") and resource_attrs.get("service.version", "").strip():
+        release, source = resource_attrs["service.version"].strip(), "env:OTEL_RESOURCE_ATTRIBUTES"
     values["release"], values["release_source"] = release, source
     values["environment"] = values.get("environment") or resolve_environment(None, env)
     return ClinicConfig(**values)

@@ -117,7 +117,8 @@ class LazyLogExporter(LogRecordExporter):
         return result
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
-        return True
+        inner = self._lazy._inner
+        return inner.force_flush(timeout_millis) if inner is not None else True
 
     def shutdown(self) -> None:
         self._lazy.shutdown()
@@ -196,6 +197,19 @@ _CONSOLE_EXPORTERS = {
 }
 
 
+def _otlp_endpoint(config: ClinicConfig, signal: str) -> str | None:
+    """The endpoint to pass explicitly, or None to let the exporter read its own environment.
+
+    A signal-specific ``OTEL_EXPORTER_OTLP_<SIGNAL>_ENDPOINT`` always wins (the exporter reads it); otherwise the
+    configured base endpoint (keyword or ``OTEL_EXPORTER_OTLP_ENDPOINT``) gets the HTTP signal path appended.
+    """
+    if not config.otlp_endpoint or os.environ.get(f"OTEL_EXPORTER_OTLP_{signal.upper()}_ENDPOINT"):
+        return None
+    if config.otlp_protocol == "grpc":
+        return config.otlp_endpoint
+    return config.otlp_endpoint.rstrip("/") + f"/v1/{signal}"
+
+
 def exporter_factory(config: ClinicConfig, kind: str, signal: str) -> Callable[[], Any]:
     """A zero-argument constructor for one exporter: OTLP (reads its own ``OTEL_EXPORTER_OTLP_*`` settings),
     or the SDK console exporter writing one JSON object per line to stdout or ``<export_dir>/<signal>.jsonl``."""
@@ -203,7 +217,9 @@ def exporter_factory(config: ClinicConfig, kind: str, signal: str) -> Callable[[
 
     if kind == "otlp":
         module, name = _OTLP_EXPORTERS[(signal, config.otlp_protocol)]
-        return getattr(importlib.import_module(module), name)
+        exporter_cls = getattr(importlib.import_module(module), name)
+        endpoint = _otlp_endpoint(config, signal)
+        return (lambda: exporter_cls(endpoint=endpoint)) if endpoint else exporter_cls
     module, name = _CONSOLE_EXPORTERS[signal]
     console = getattr(importlib.import_module(module), name)
     return lambda: console(out=_stream(config, kind, signal), formatter=lambda item: item.to_json(indent=None) + "\n")

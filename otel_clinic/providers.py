@@ -28,7 +28,8 @@ _logger = logging.getLogger("otel_clinic")
 
 
 def build_resource(config: ClinicConfig) -> Resource:
-    """Our attributes first, then ``OTEL_RESOURCE_ATTRIBUTES``/``OTEL_SERVICE_NAME`` merged by the SDK.
+    """``OTEL_RESOURCE_ATTRIBUTES`` (merged by the SDK) plus our attributes, which win: the config already took
+    service name/namespace/version/environment from that variable unless a keyword or our variables said otherwise.
 
     ``service.instance.id`` is unique per process so several gunicorn workers never collide on one cumulative series.
     """
@@ -41,7 +42,7 @@ def build_resource(config: ClinicConfig) -> Resource:
         "telemetry.distro.name": "otel_clinic",
     }
     resource = Resource.create(attrs)
-    # Resource.create lets OTEL_SERVICE_NAME win, but an explicit keyword must win over the environment.
+    # Resource.create lets OTEL_SERVICE_NAME win over the given attributes; the config already ranked the sources.
     return resource.merge(Resource({"service.name": config.service_name}))
 
 
@@ -153,7 +154,15 @@ def build_providers(
         if config.prometheus_port:
             from prometheus_client import start_http_server
 
-            prometheus_server = start_http_server(config.prometheus_port, addr=config.prometheus_host)
+            try:
+                prometheus_server = start_http_server(config.prometheus_port, addr=config.prometheus_host)
+            except OSError as exc:
+                # Fail open (a second worker on the same port must still serve requests); /metrics stays
+                # available through the Django view in this process.
+                _logger.warning(
+                    "otel_clinic: OTEL_CLINIC_PROMETHEUS_PORT=%s could not be bound (%s); no metrics server in this "
+                    "process. With several workers export OTLP to the Collector instead.", config.prometheus_port, exc,
+                )
     views = []
     if scrub_policy is not None and config.scrub_enabled:
         from otel_clinic.scrubbing import metric_views

@@ -81,9 +81,12 @@ class ClinicTelemetry:
             except Exception:
                 _logger.debug("provider shutdown failed", exc_info=True)
         if self.providers.prometheus_server is not None:
-            server, thread = self.providers.prometheus_server
-            server.shutdown()
-            server.server_close()
+            try:
+                server, _thread = self.providers.prometheus_server
+                server.shutdown()
+                server.server_close()
+            except Exception:
+                _logger.debug("Prometheus server shutdown failed", exc_info=True)
         set_instruments(None)
 
 
@@ -103,6 +106,13 @@ def _scrub_policy(config: ClinicConfig, policy: Any) -> Any:
 def _set_globals(providers: Providers) -> None:
     """Install our providers globally unless another SDK provider is already there (then warn loudly)."""
     current = trace.get_tracer_provider()
+    if getattr(current, "_otel_clinic_owned", False):
+        _logger.error(
+            "otel_clinic: setup() was called again after shutdown(). OpenTelemetry's global providers can be set "
+            "only once per process, so spans from the global tracer (decorators, other instrumentations) go nowhere; "
+            "Django requests are still traced through the new pipeline. Call setup() once per process."
+        )
+        return
     if isinstance(current, TracerProvider):
         _logger.warning(
             "otel_clinic: another OpenTelemetry SDK was configured before setup() (another distro/configurator?); "
@@ -110,6 +120,7 @@ def _set_globals(providers: Providers) -> None:
             "to Django directly but global providers stay as they were."
         )
         return
+    providers.tracer_provider._otel_clinic_owned = True  # type: ignore[attr-defined]
     trace.set_tracer_provider(providers.tracer_provider)
     metrics.set_meter_provider(providers.meter_provider)
     set_logger_provider(providers.logger_provider)

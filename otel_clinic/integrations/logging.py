@@ -1,6 +1,6 @@
 """stdlib logging → OpenTelemetry logs, and a JSON stdout formatter carrying trace context and release.
 
-The OTel bridge (the SDK's ``LoggingHandler``) sends records through the same exporters as spans, so logs are
+The OTel bridge (opentelemetry-instrumentation-logging's ``LoggingHandler``) sends records through the same exporters as spans, so logs are
 scrubbed in the export thread like everything else. The JSON formatter (python-json-logger) writes one object
 per line with ``trace_id``, ``span_id``, ``service`` and ``release``; it scrubs in the formatting thread
 because stdout has no export thread.
@@ -10,12 +10,37 @@ from __future__ import annotations
 
 import logging
 import sys
+from datetime import datetime
 from typing import Any
 
 from opentelemetry import trace
 from pythonjsonlogger.json import JsonFormatter
 
 from otel_clinic.config import ClinicConfig
+
+
+_SAFE_FIELDS = ("timestamp", "level", "logger", "service", "release", "environment", "trace_id", "span_id")
+
+
+def without_raw_path(record: logging.LogRecord) -> logging.LogRecord:
+    """Django's ``django.request``/``django.server`` records carry the raw request path in their arguments
+    ("Not Found: /api/patients/by-name/JaneRoe/"); return a copy naming the route template instead."""
+    if record.name not in ("django.request", "django.server") or not isinstance(record.args, tuple) or not record.args:
+        return record
+    request = getattr(record, "request", None)
+    route = getattr(getattr(request, "resolver_match", None), "route", None)
+    placeholder = "/" + route.lstrip("/") if route else "[path]"
+    args = list(record.args)
+    if record.name == "django.request" and len(args) >= 2:
+        args[1] = placeholder  # "%s: %s" % (reason_phrase, request.path)
+    elif record.name == "django.server" and isinstance(args[0], str):
+        parts = args[0].split(" ")  # "GET /raw/path?query HTTP/1.1"
+        if len(parts) >= 2:
+            parts[1] = placeholder
+        args[0] = " ".join(parts)
+    copy = logging.makeLogRecord(record.__dict__)
+    copy.args = tuple(args)
+    return copy
 
 
 class ClinicJsonFormatter(JsonFormatter):
@@ -27,8 +52,13 @@ class ClinicJsonFormatter(JsonFormatter):
         self._static = {"service": service, "release": release, "environment": environment}
         self._policy = scrub_policy
 
+    def format(self, record: logging.LogRecord) -> str:
+        return super().format(without_raw_path(record))
+
     def add_fields(self, log_record: dict, record: logging.LogRecord, message_dict: dict) -> None:
         super().add_fields(log_record, record, message_dict)
+        if isinstance(log_record.get("timestamp"), datetime):
+            log_record["timestamp"] = log_record["timestamp"].isoformat()
         log_record.update(self._static)
         ctx = trace.get_current_span().get_span_context()
         if ctx.is_valid:
@@ -42,10 +72,14 @@ class ClinicJsonFormatter(JsonFormatter):
             return log_record
         try:
             scrubbed = self._policy.scrub(log_record)
-            return scrubbed if isinstance(scrubbed, dict) else log_record
-        except Exception:  # never lose the log line because of the scrubber; drop the message instead
-            log_record["message"] = "[UNSCRUBBABLE]"
-            return log_record
+            if isinstance(scrubbed, dict):
+                return scrubbed
+        except Exception:
+            pass
+        # Fail closed: keep the line (so the event is visible) but only the fields we wrote ourselves.
+        safe = {k: log_record[k] for k in _SAFE_FIELDS if k in log_record}
+        safe["message"] = "[UNSCRUBBABLE]"
+        return safe
 
 
 _PRIMITIVES = (str, bool, int, float, bytes, type(None))
@@ -57,6 +91,14 @@ def _make_bridge(level: int, logger_provider: Any) -> logging.Handler:
     from opentelemetry.instrumentation.logging.handler import LoggingHandler
 
     class ClinicLoggingHandler(LoggingHandler):
+        def emit(self, record: logging.LogRecord) -> None:
+            # A logging call must never raise into the app (stdlib handlers report through handleError; we
+            # drop the record instead, as its text may be what failed to format).
+            try:
+                super().emit(without_raw_path(record))
+            except Exception:
+                pass
+
         def _get_attributes(self, record: logging.LogRecord):  # type: ignore[override]
             attributes, event_name = super()._get_attributes(record)
             kept = {

@@ -20,6 +20,11 @@ from otel_clinic.signals.errors import categorize_error
 _logger = logging.getLogger("otel_clinic.sentry")
 
 
+def _unhandled(event: dict) -> bool:
+    values = (event.get("exception") or {}).get("values") or []
+    return any((v.get("mechanism") or {}).get("handled") is False for v in values if isinstance(v, dict))
+
+
 def tag_event(event: dict, hint: dict) -> dict:
     """Add category, severity and OTel ids to an error event (runs synchronously on the capturing thread)."""
     tags = event.setdefault("tags", {})
@@ -30,7 +35,8 @@ def tag_event(event: dict, hint: dict) -> dict:
         category = categorize_error(status if isinstance(status, int) else 500, exception)
         if category:
             tags.setdefault("error.category", category)
-        tags.setdefault("clinic.severity", "critical")
+        if _unhandled(event):  # an exception that escaped a request is a 5xx: critical (handled ones: no claim)
+            tags.setdefault("clinic.severity", "critical")
     ctx = trace.get_current_span().get_span_context()
     if ctx.is_valid:
         trace_id, span_id = format(ctx.trace_id, "032x"), format(ctx.span_id, "016x")
@@ -80,6 +86,7 @@ def init_sentry(config: ClinicConfig, scrub_policy: Any = None, **sentry_options
         "environment": config.environment,
         "send_default_pii": False,
         "include_local_variables": False,
+        "max_request_body_size": "never",
         "before_send": _chain(tag_event, hooks.get("before_send")),
     }
     if "before_send_transaction" in hooks:

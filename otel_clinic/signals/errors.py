@@ -69,15 +69,55 @@ def status_rule(name: str, category: str, statuses: Iterable[int]) -> ErrorRule:
     return ErrorRule(name, lambda status, exc: category if status in codes else None)
 
 
-# Order matters: specific exceptions first (a DB timeout is a timeout), then status codes, then catch-alls.
+_TIMEOUT_WORDS = ("timed out", "timeout expired", "statement timeout", "read timeout", "connect timeout")
+_TIMEOUT_CLASSES = {
+    "TimeoutError", "socket.timeout", "requests.exceptions.Timeout", "httpx.TimeoutException",
+    "urllib3.exceptions.TimeoutError", "concurrent.futures._base.TimeoutError", "QueryCanceled",
+}
+_EXTERNAL_CLASSES = {
+    "requests.exceptions.RequestException", "httpx.HTTPError", "urllib3.exceptions.HTTPError",
+    "urllib.error.URLError", "http.client.HTTPException", "ConnectionError", "ConnectionRefusedError",
+    "grpc.RpcError", "redis.exceptions.ConnectionError", "kombu.exceptions.OperationalError", "UpstreamError",
+}
+_DATABASE_CLASSES = {
+    "django.db.utils.DatabaseError", "django.db.utils.OperationalError", "DatabaseError",
+    "OperationalError", "InterfaceError", "psycopg.Error", "psycopg2.Error", "sqlite3.Error",
+}
+
+
+def _message_says_timeout(exc: BaseException) -> bool:
+    try:
+        message = str(exc).lower()
+    except Exception:  # a broken __str__ must not break categorisation
+        return False
+    return any(word in message for word in _TIMEOUT_WORDS)
+
+
+def _infrastructure_timeout(status: int | None, exc: BaseException | None) -> str | None:
+    """A database or upstream error whose message says it timed out is a timeout, not a generic failure."""
+    if exc is None:
+        return None
+    names = _mro_names(exc)
+    if "IntegrityError" in names:  # a constraint violation is a conflict whatever its message says
+        return None
+    if (_EXTERNAL_CLASSES | _DATABASE_CLASSES) & names and _message_says_timeout(exc):
+        return TIMEOUT
+    return None
+
+
+def _server_side_timeout_message(status: int | None, exc: BaseException | None) -> str | None:
+    """Any other exception saying "timed out" on a server error; a 4xx (expired session, stale slot) keeps its
+    status category, which the status rules before this one already gave it."""
+    if exc is not None and (status is None or status >= 500) and _message_says_timeout(exc):
+        return TIMEOUT
+    return None
+
+
+# Order matters: exception classes first (infrastructure timeouts before their generic class), then status
+# codes, then message wording, then the catch-all.
 BUILTIN_RULES: tuple[ErrorRule, ...] = (
-    exception_rule(
-        "timeout-exceptions", TIMEOUT,
-        {"TimeoutError", "socket.timeout", "requests.exceptions.Timeout", "httpx.TimeoutException",
-         "urllib3.exceptions.TimeoutError", "concurrent.futures._base.TimeoutError",
-         "django.db.utils.OperationalError.QueryCanceled", "QueryCanceled"},
-        ("timed out", "timeout expired", "statement timeout", "read timeout", "connect timeout"),
-    ),
+    ErrorRule("infrastructure-timeout", _infrastructure_timeout),
+    exception_rule("timeout-exceptions", TIMEOUT, _TIMEOUT_CLASSES),
     exception_rule(
         "auth-exceptions", AUTHENTICATION,
         {"django.core.exceptions.PermissionDenied", "PermissionDenied", "NotAuthenticated",
@@ -93,25 +133,16 @@ BUILTIN_RULES: tuple[ErrorRule, ...] = (
         {"django.http.response.Http404", "Http404", "ObjectDoesNotExist", "DoesNotExist", "NotFound"},
     ),
     exception_rule("integrity-exceptions", CONFLICT, {"django.db.utils.IntegrityError", "IntegrityError"}),
-    exception_rule(
-        "external-exceptions", EXTERNAL_SERVICE,
-        {"requests.exceptions.RequestException", "httpx.HTTPError", "urllib3.exceptions.HTTPError",
-         "urllib.error.URLError", "http.client.HTTPException", "ConnectionError", "ConnectionRefusedError",
-         "grpc.RpcError", "redis.exceptions.ConnectionError", "kombu.exceptions.OperationalError",
-         "UpstreamError"},
-    ),
-    exception_rule(
-        "database-exceptions", DATABASE,
-        {"django.db.utils.DatabaseError", "django.db.utils.OperationalError", "DatabaseError",
-         "OperationalError", "InterfaceError", "psycopg.Error", "psycopg2.Error", "sqlite3.Error"},
-    ),
-    status_rule("auth-status", AUTHENTICATION, (401, 403)),
-    status_rule("validation-status", VALIDATION, (400, 422)),
+    exception_rule("external-exceptions", EXTERNAL_SERVICE, _EXTERNAL_CLASSES),
+    exception_rule("database-exceptions", DATABASE, _DATABASE_CLASSES),
+    status_rule("auth-status", AUTHENTICATION, (401, 403, 407)),
+    status_rule("validation-status", VALIDATION, (400, 405, 411, 413, 414, 415, 422)),
     status_rule("not-found-status", NOT_FOUND, (404, 410)),
-    status_rule("conflict-status", CONFLICT, (409,)),
+    status_rule("conflict-status", CONFLICT, (409, 412)),
     status_rule("rate-limit-status", RATE_LIMIT, (429,)),
-    status_rule("timeout-status", TIMEOUT, (504, 408)),
+    status_rule("timeout-status", TIMEOUT, (504, 408, 499)),
     status_rule("upstream-status", EXTERNAL_SERVICE, (502, 503)),
+    ErrorRule("timeout-message", _server_side_timeout_message),
     ErrorRule("server-error", lambda status, exc: SERVER_ERROR if (status or 0) >= 500 or exc is not None else None),
 )
 

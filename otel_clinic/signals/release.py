@@ -51,8 +51,8 @@ def resolve_release(
     if explicit:
         return explicit, "argument"
     for var in ("OTEL_CLINIC_RELEASE", "SENTRY_RELEASE"):
-        if env.get(var):
-            return env[var], "env:" + var
+        if env.get(var, "").strip():
+            return env[var].strip(), "env:" + var
     sha = _git_sha(cwd)
     if sha:
         return sha, "git"

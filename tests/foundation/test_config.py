@@ -53,6 +53,31 @@ def test_bad_values_raise_config_error_naming_variable_value_and_choices(var, va
     assert info.value.setting == var
 
 
+@pytest.mark.parametrize(
+    "kwargs,named",
+    [
+        ({"traces_exporters": ("bogus",)}, "setup(traces_exporters=...)"),
+        ({"traces_exporters": ["otlp", 3]}, "setup(traces_exporters=...)"),
+        ({"service_name": None}, "setup(service_name=...)"),
+        ({"sampler": None}, "setup(sampler=...)"),
+        ({"excluded_paths": 5}, "setup(excluded_paths=...)"),
+        ({"otlp_endpoint": "collector:4317"}, "setup(otlp_endpoint=...)"),
+        ({"slow_query_ms": float("inf")}, "setup(slow_query_ms=...)"),
+        ({"severity": "100,500,inf"}, "setup(severity=...)"),
+        ({"release": "   "}, "setup(release=...)"),
+    ],
+)
+def test_bad_keyword_values_are_config_errors(kwargs, named):
+    with pytest.raises(ConfigError) as info:
+        load_config(kwargs, {})
+    assert info.value.setting == named
+
+
+def test_endpoint_variable_must_be_a_url():
+    with pytest.raises(ConfigError, match="OTEL_EXPORTER_OTLP_ENDPOINT"):
+        load_config({}, {"OTEL_EXPORTER_OTLP_ENDPOINT": "not a url"})
+
+
 def test_unknown_keyword_is_a_config_error():
     with pytest.raises(ConfigError, match="servce_name"):
         load_config({"servce_name": "x"}, {})

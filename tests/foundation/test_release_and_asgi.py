@@ -26,15 +26,30 @@ def test_release_order_explicit_then_env_then_git_then_package(tmp_path):
     assert resolve_environment("qa", {"OTEL_CLINIC_ENVIRONMENT": "prod"}) == "qa"
 
 
-def test_resource_attributes_from_environment_are_merged(monkeypatch):
-    monkeypatch.setenv("OTEL_RESOURCE_ATTRIBUTES", "k8s.pod.name=api-7f9,team=clinic")
-    with testing.capture() as cap:
-        from django.test import Client
+def test_resource_attributes_from_environment_are_merged_and_ranked(monkeypatch):
+    from django.test import Client
 
+    import otel_clinic
+
+    monkeypatch.setenv(
+        "OTEL_RESOURCE_ATTRIBUTES",
+        "k8s.pod.name=api-7f9,team=clinic,service.name=billing-api,service.namespace=billing,"
+        "deployment.environment.name=production,service.version=9.9.9",
+    )
+    with testing.capture() as cap:
         Client().get("/api/patients/")
         attrs = cap.spans()[0].resource.attributes
         assert attrs["k8s.pod.name"] == "api-7f9" and attrs["team"] == "clinic"
-        assert attrs["service.name"] == "clinic-api"
+        # the standard variable beats our defaults...
+        assert (attrs["service.name"], attrs["service.namespace"]) == ("billing-api", "billing")
+        assert attrs["deployment.environment.name"] == "production" and attrs["service.version"] == "9.9.9"
+        assert otel_clinic.current_release().environment == "production"
+    # ...and loses to our own variables and keywords
+    monkeypatch.setenv("OTEL_CLINIC_ENVIRONMENT", "staging")
+    with testing.capture(service_name="kw-api", release="1.2.3") as cap:
+        Client().get("/api/patients/")
+        attrs = cap.spans()[0].resource.attributes
+        assert (attrs["service.name"], attrs["deployment.environment.name"], attrs["service.version"]) == ("kw-api", "staging", "1.2.3")
 
 
 def test_asgi_requests_get_the_same_signals():

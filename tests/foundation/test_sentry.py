@@ -41,6 +41,7 @@ def test_pii_options_are_enforced_even_when_caller_asks_otherwise(sentry_capture
     options = sentry_sdk.get_client().options
     assert options["send_default_pii"] is False
     assert options["include_local_variables"] is False
+    assert options["max_request_body_size"] == "never"
     assert not options.get("traces_sample_rate")  # OpenTelemetry does tracing
     Client(raise_request_exception=False).get("/api/boom/?patient=Jane", HTTP_COOKIE="sessionid=secret-cookie")
     sentry_sdk.flush()
@@ -48,3 +49,15 @@ def test_pii_options_are_enforced_even_when_caller_asks_otherwise(sentry_capture
     frames = event["exception"]["values"][-1]["stacktrace"]["frames"]
     assert all("vars" not in f for f in frames)
     assert "secret-cookie" not in str(event.get("request", {}))
+
+
+def test_handled_exceptions_are_categorised_but_not_called_critical(sentry_capture):
+    cap, transport = sentry_capture
+    try:
+        raise TimeoutError("lab system timed out")
+    except TimeoutError:
+        sentry_sdk.capture_exception()
+    sentry_sdk.flush()
+    event = transport.events()[-1]
+    assert event["tags"]["error.category"] == "timeout"
+    assert "clinic.severity" not in event["tags"]

@@ -40,7 +40,6 @@ def test_unreachable_collector_never_hurts_requests_and_drops_are_counted(monkey
     endpoint = f"http://127.0.0.1:{port}"
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "1")
     with testing.capture(traces_exporters="otlp", otlp_endpoint=endpoint, otlp_protocol=protocol) as cap:
-        monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
         client = Client(raise_request_exception=False)
         for _ in range(20):
             assert client.get("/api/patients/").status_code == 200
@@ -49,6 +48,36 @@ def test_unreachable_collector_never_hurts_requests_and_drops_are_counted(monkey
         assert dropped and dropped[0].value >= 20
         # the in-memory exporter beside the dead one still got everything
         assert len([s for s in cap.spans() if s.attributes.get("http.route") == "api/patients/"]) == 20
+
+
+class _OtlpRecorder(BaseHTTPRequestHandler):
+    paths: list = []
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        type(self).paths.append(self.path)
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-protobuf")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def test_otlp_endpoint_keyword_reaches_the_configured_collector():
+    _OtlpRecorder.paths = []
+    server = HTTPServer(("127.0.0.1", 0), _OtlpRecorder)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        endpoint = f"http://127.0.0.1:{server.server_address[1]}"
+        with testing.capture(traces_exporters="otlp", logs_exporters="otlp", otlp_endpoint=endpoint) as cap:
+            Client().get("/api/patients/")
+            cap.flush()
+            assert "/v1/traces" in _OtlpRecorder.paths
+            assert not points(cap, "clinic.telemetry.dropped", reason="export_failed")
+    finally:
+        server.shutdown()
 
 
 def test_resource_carries_release_environment_and_instance():
@@ -196,3 +225,28 @@ def test_prometheus_port_serves_metrics_and_is_closed_on_shutdown():
         assert 'http_route="api/rate-limited/"' in body
     with pytest.raises(OSError):
         urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2)
+
+
+def test_prometheus_port_in_use_is_a_warning_not_a_crash(caplog):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with testing.capture(prometheus_port=port) as cap:
+            assert Client().get("/api/patients/").status_code == 200
+            assert cap.handle.providers.prometheus_server is None
+            assert Client().get("/metrics").status_code == 200  # the Django view still serves this process
+        assert "OTEL_CLINIC_PROMETHEUS_PORT" in caplog.text
+
+
+def test_setup_after_shutdown_says_why_global_spans_are_lost(caplog):
+    testing.reset_globals()
+    first = otel_clinic.setup(traces_exporters="none", metrics_exporters="none", logs_exporters="none", log_format="none")
+    first.shutdown()
+    second = otel_clinic.setup(traces_exporters="none", metrics_exporters="none", logs_exporters="none", log_format="none")
+    try:
+        assert second is not first
+        assert "called again after shutdown()" in caplog.text
+    finally:
+        second.shutdown()
+        testing.reset_globals()

@@ -104,3 +104,18 @@ def test_error_type_is_qualified_class_or_status():
     assert error_type(500, TimeoutError()) == "TimeoutError"
     assert error_type(404, None) == "404"
     assert error_type(200, None) is None
+
+
+@pytest.mark.parametrize(
+    "status,exc,expected",
+    [
+        (403, PermissionDenied("Session timed out"), "authentication"),
+        (400, ValidationError("Appointment slot timed out"), "validation"),
+        (404, Http404("read timeout while looking up"), "not_found"),
+        (409, IntegrityError("duplicate key; statement timeout not reached"), "conflict"),
+        (500, RuntimeError("lab system timed out"), "timeout"),
+        (405, None, "validation"), (413, None, "validation"), (499, None, "timeout"),
+    ],
+)
+def test_timeout_wording_never_overrides_a_more_specific_category(status, exc, expected):
+    assert categorize_error(status, exc) == expected
