@@ -47,6 +47,7 @@ KIN_NAME = "Fairweather"  # extra={"guarantor": "Ottoline Fairweather"}, {"emerg
 FNAME_KEY = "Winifred"  # extra={"fname": "Winifred", "lname": ...}
 BIG_JSON_NOTES = "disclosed opioid relapse"  # > 16 KB JSON log line with "notes": ...
 HL7_NAME = "ROE^JANE"  # an HL7 v2 PID segment logged by an interface engine
+HEADER_PATIENT_ID = "00135799"  # "X-Patient: 00135799" with OTel's documented header capture switched on
 PG_DETAIL_MRN, PG_ROW_SSN = "00246810", "219876543"  # PostgreSQL IntegrityError DETAIL / "Failing row contains"
 
 # blocked canaries
@@ -171,9 +172,22 @@ def _fresh_decorator_tracer():
         business._tracer = original
 
 
+@contextlib.contextmanager
+def _capture_request_headers():
+    """OpenTelemetry's documented switch for recording request headers as span attributes."""
+    import os
+
+    name = "OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SERVER_REQUEST"
+    os.environ[name] = ".*"
+    try:
+        yield
+    finally:
+        del os.environ[name]
+
+
 def drive() -> Sinks:
     transport = CapturingTransport()
-    with _fresh_decorator_tracer(), testing.capture(
+    with _fresh_decorator_tracer(), _capture_request_headers(), testing.capture(
         prometheus_enabled=True,
         exemplar_filter="always_on",
         slow_query_ms=0,  # every query is "slow": its SQL text goes to span events and logs
@@ -185,7 +199,7 @@ def drive() -> Sinks:
         client.get("/api/boom/", {"patient": f"José {ACCENTED_SURNAME}"})
         client.get("/api/boom/", {"patient": f"Quist, {LAST_FIRST_GIVEN}"})
         client.get("/api/boom/", {"patient": f"Maria de {PARTICLE_SURNAME}"})
-        client.get("/api/patients/search/", {"name": LOWER_SEARCH})
+        client.get("/api/patients/search/", {"name": LOWER_SEARCH}, HTTP_X_PATIENT=HEADER_PATIENT_ID)
         client.post(
             "/api/patients/",
             data=json.dumps({"mrn": "RT-0001", "first_name": "amara", "last_name": LOWER_CREATED, "ssn": CAP_SSN_TAIL}),
@@ -251,6 +265,7 @@ def test_every_door_was_exercised(sinks: Sinks) -> None:
     assert "card [CARD], phone [PHONE], from [IP]" in sinks.logs
     assert "exemplars" in sinks.metrics and sinks.prometheus.strip()
     assert "SELECT id FROM clinic_patient WHERE ssn = ? AND id > ?" in sinks.spans
+    assert '"http.request.header.x_patient_ssn": "[REDACTED]"' in sinks.spans
 
 
 # ================================================================== confirmed leaks (xfail strict)
@@ -301,6 +316,12 @@ def test_ipv4_mapped_ipv6(sinks: Sinks) -> None:
 @pytest.mark.parametrize("canary", [DOB_NO_COLON, DOB_HL7])
 def test_dob_formats(sinks: Sinks, canary: str) -> None:
     assert_no_leak(sinks, canary)
+
+
+@leak("with header capture on, header values are scanned, not allowlisted (Sentry redacts unknown headers): "
+      "'X-Patient: 00135799' ships as http.request.header.x_patient")
+def test_captured_request_header(sinks: Sinks) -> None:
+    assert_no_leak(sinks, HEADER_PATIENT_ID)
 
 
 @leak("PostgreSQL IntegrityError text 'Key (mrn)=(00246810)' and 'Failing row contains "
