@@ -3,6 +3,9 @@
 #   Prometheus (+ alert rules) and Alertmanager (Debian packages), gateway and agent Collectors,
 #   the example clinic under gunicorn (2 workers) exporting OTLP to the agent, and one load-generator run.
 # Prints the URLs, then keeps running until Ctrl-C (or for QUICKSTART_SECONDS seconds when set).
+# Every port can be moved with an env var (PROMETHEUS_PORT, ALERTMANAGER_PORT, APP_PORT, AGENT_GRPC_PORT, ...
+# see below); the Collector self-telemetry scrape targets in collector/prometheus/prometheus.yml assume the
+# default 8888/8889.
 #
 #   scripts/quickstart.sh
 #   SENTRY_DSN=https://KEY@o1.ingest.sentry.io/2 scripts/quickstart.sh   # real Sentry: events + OTLP traces/logs
@@ -19,17 +22,31 @@ prom_port=${PROMETHEUS_PORT:-9090}
 am_port=${ALERTMANAGER_PORT:-9093}
 app_port=${APP_PORT:-8000}
 sink_port=${SENTRY_SINK_PORT:-4999}
+agent_grpc=${AGENT_GRPC_PORT:-4317}
+agent_http=${AGENT_HTTP_PORT:-4318}
+agent_health=${AGENT_HEALTH_PORT:-13133}
+agent_metrics=${AGENT_METRICS_PORT:-8888}
+gw_grpc=${GATEWAY_GRPC_PORT:-4417}
+gw_http=${GATEWAY_HTTP_PORT:-4418}
+gw_health=${GATEWAY_HEALTH_PORT:-13134}
+gw_metrics=${GATEWAY_METRICS_PORT:-8889}
 
 mkdir -p "$state"/{prometheus,alertmanager,agent,gateway,logs,app}
 "$repo/collector/build.sh"
 bin="$repo/collector/_build/otelcol-clinic"
 
 pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
+cleanup() {  # stop in reverse start order (load, app, agent, gateway, then backends); SIGKILL after 10 s
+  local i pid
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+    pid=${pids[i]}
+    kill "$pid" 2>/dev/null || continue
+    for _ in $(seq 1 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+    kill -9 "$pid" 2>/dev/null || true
+  done
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT TERM   # exit runs the EXIT trap
 
 wait_http() {  # wait_http URL NAME
   for _ in $(seq 1 120); do
@@ -72,25 +89,29 @@ fi
 
 # GOMEMLIMIT ~75% of memory_limiter's limit_mib keeps the Go heap from overshooting between its checks.
 GOMEMLIMIT=768MiB OTELCOL_STORAGE_DIR="$state/gateway" OTELCOL_LOG_DIR="$state/logs" OTELCOL_TAIL_DECISION_WAIT=5s \
+OTELCOL_OTLP_GRPC_ENDPOINT="$host:$gw_grpc" OTELCOL_OTLP_HTTP_ENDPOINT="$host:$gw_http" \
+OTELCOL_HEALTH_ENDPOINT="$host:$gw_health" OTELCOL_METRICS_PORT="$gw_metrics" \
 PROMETHEUS_REMOTE_WRITE_URL="http://$host:$prom_port/api/v1/write" \
   "$bin" --config "$repo/collector/otelcol-gateway.yaml" >"$state/gateway.log" 2>&1 &
 pids+=($!)
-GOMEMLIMIT=384MiB OTELCOL_STORAGE_DIR="$state/agent" \
+GOMEMLIMIT=384MiB OTELCOL_STORAGE_DIR="$state/agent" OTELCOL_GATEWAYS="[$host:$gw_grpc]" \
+OTELCOL_OTLP_GRPC_ENDPOINT="$host:$agent_grpc" OTELCOL_OTLP_HTTP_ENDPOINT="$host:$agent_http" \
+OTELCOL_HEALTH_ENDPOINT="$host:$agent_health" OTELCOL_METRICS_PORT="$agent_metrics" \
   "$bin" --config "$repo/collector/otelcol-agent.yaml" --config "$repo/collector/otelcol-agent-phi.yaml" \
   >"$state/agent.log" 2>&1 &
 pids+=($!)
-wait_http "http://$host:13134/" "gateway collector"
-wait_http "http://$host:13133/" "agent collector"
+wait_http "http://$host:$gw_health/" "gateway collector"
+wait_http "http://$host:$agent_health/" "agent collector"
 wait_http "http://$host:$prom_port/-/ready" "Prometheus"
 wait_http "http://$host:$am_port/-/ready" "Alertmanager"
 
 # The example app: 2 gunicorn workers, OTLP/gRPC to the agent, metrics every 5s.
 export DJANGO_SETTINGS_MODULE=clinic_site.settings CLINIC_SQLITE_PATH="$state/app/clinic.sqlite3" \
-  OTEL_EXPORTER_OTLP_ENDPOINT="http://$host:4317" OTEL_EXPORTER_OTLP_PROTOCOL=grpc OTEL_SERVICE_NAME=clinic-api \
+  OTEL_EXPORTER_OTLP_ENDPOINT="http://$host:$agent_grpc" OTEL_EXPORTER_OTLP_PROTOCOL=grpc OTEL_SERVICE_NAME=clinic-api \
   OTEL_CLINIC_ENVIRONMENT="${OTEL_CLINIC_ENVIRONMENT:-quickstart}" OTEL_CLINIC_RELEASE="${OTEL_CLINIC_RELEASE:-quickstart}" \
   OTEL_METRIC_EXPORT_INTERVAL=5000 CLINIC_BIND="$host:$app_port" CLINIC_WORKERS=2
 (cd "$repo/examples/clinic" && "$python" manage.py migrate -v0)
-(cd "$repo/examples/clinic" && "$(dirname "$python")/gunicorn" -c clinic_site/gunicorn.conf.py clinic_site.wsgi:application) \
+(cd "$repo/examples/clinic" && exec "$(dirname "$python")/gunicorn" -c clinic_site/gunicorn.conf.py clinic_site.wsgi:application) \
   >"$state/app.log" 2>&1 &
 pids+=($!)
 wait_http "http://$host:$app_port/health/live" "example app"
@@ -105,8 +126,8 @@ otel_clinic quick start is up (state and logs: $state)
   example app         http://$host:$app_port/api/patients/      health: http://$host:$app_port/health/
   Prometheus          http://$host:$prom_port/graph?g0.expr=sum%20by%20(http_route)%20(rate(http_server_request_duration_seconds_count%5B1m%5D))
   Alertmanager        http://$host:$am_port/
-  agent collector     OTLP grpc $host:4317 http $host:4318, health http://$host:13133/, metrics http://$host:8888/metrics
-  gateway collector   OTLP grpc $host:4417 http $host:4418, health http://$host:13134/, metrics http://$host:8889/metrics
+  agent collector     OTLP grpc $host:$agent_grpc http $host:$agent_http, health http://$host:$agent_health/, metrics http://$host:$agent_metrics/metrics
+  gateway collector   OTLP grpc $host:$gw_grpc http $host:$gw_http, health http://$host:$gw_health/, metrics http://$host:$gw_metrics/metrics
   log files (JSONL)   $state/logs/logs.jsonl
   Sentry OTLP route   $sentry_url
   load generator      300 requests with errors, slow requests and PHI canaries -> $state/loadgen.json
@@ -115,7 +136,7 @@ Ctrl-C stops everything.
 EOF
 
 if [[ -n "${QUICKSTART_SECONDS:-}" ]]; then
-  sleep "$QUICKSTART_SECONDS"
+  sleep "$QUICKSTART_SECONDS" & wait $!   # backgrounded so a signal runs the cleanup trap at once
 else
   wait
 fi
