@@ -19,7 +19,9 @@ _IDSUFFIX = r"(?:[ _-]?(?:id|identifier|number|num|no\.?|#))?"
 
 MONTHS = r"(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-zA-Z]{0,6}\.?"
 DATE_VALUE = (
-    r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}"
+    r"\d{8}"  # 19580730 (only ever matched after a DOB/admission context word)
+    r"|\d{1,2}[-/ ](?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]{0,6}[-/ ]\d{2,4}"  # 30-Jul-1958
+    r"|\d{4}[-/.]\d{1,2}[-/.]\d{1,2}"
     r"|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}"
     rf"|{MONTHS}\s{{1,3}}\d{{1,2}}(?i:st|nd|rd|th)?,?\s{{1,3}}\d{{4}}"
     rf"|\d{{1,2}}(?i:st|nd|rd|th)?\s{{1,3}}{MONTHS},?\s{{1,3}}\d{{4}}"
@@ -187,6 +189,15 @@ def default_detectors() -> tuple[Detector, ...]:
             rewrite=lambda v: scrub_text_path(v),
         ),
         Detector(
+            # PostgreSQL error details echo the row: 'Key (mrn)=(00246810) already exists',
+            # 'Failing row contains (12, Jane, Roe, 219876543, ...)'.
+            "pg_detail",
+            r"\([^()]{0,1000}\)",
+            "([REDACTED])",
+            prefix=r"(?:Key \([^()]{1,200}\)=|Failing row contains )",
+            boundary=None,
+        ),
+        Detector(
             "jwt",
             r"eyJ[A-Za-z0-9_-]{5,1000}\.[A-Za-z0-9_-]{5,1000}\.[A-Za-z0-9_-]{0,1000}",
             "[TOKEN]",
@@ -352,7 +363,8 @@ def default_detectors() -> tuple[Detector, ...]:
         ),
         Detector(
             "ipv6",
-            r"(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}"
+            r"(?i:::ffff:)\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}"  # IPv4-mapped (Django's REMOTE_ADDR on dual-stack)
+            r"|(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}"
             r"|(?:[0-9A-Fa-f]{1,4}:){1,7}:(?:[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{1,4}){0,6})?"
             r"|::(?:[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{1,4}){0,6})",
             "[IP]",

@@ -39,6 +39,7 @@ DEFAULT_SENSITIVE_KEYS: tuple[str, ...] = (
     "dob", "date_of_birth", "birth_date", "birthdate", "birthday", "date_of_death",
     "mrn", "medical_record", "medical_record_number", "patient_id", "patient_name", "patient_email",
     "first_name", "last_name", "full_name", "given_name", "family_name", "middle_name", "maiden_name",
+    "fname", "lname", "pt_name", "contact_name", "guarantor", "emergency_contact", "next_of_kin",
     "surname", "username", "user_name", "display_name", "nickname", "enduser_id",
     # contact / location
     "email", "email_address", "phone", "phone_number", "telephone", "mobile", "fax",
@@ -56,6 +57,9 @@ DEFAULT_SENSITIVE_KEYS: tuple[str, ...] = (
     "cookie", "set_cookie", "session", "sessionid", "session_id", "csrf", "csrftoken", "xsrf", "jwt",
     "private_key",
 )
+
+# Plural forms that are counts, not collections of the singular ("tokens" = LLM token usage).
+_PLURAL_EXEMPT = frozenset({"tokens"})
 
 # Sensitive only as the whole key (``name`` alone is PHI-ish; ``service.name`` is not).
 DEFAULT_EXACT_SENSITIVE_KEYS: tuple[str, ...] = (
@@ -141,6 +145,11 @@ class KeyRules:
             return False
         if "".join(tokens) in self._exact:
             return True
+        last = tokens[-1]
+        if len(last) >= 3 and last.endswith("s") and last not in _PLURAL_EXEMPT:  # patient_ids, mrns, emails
+            singular = tokens[:-1] + [last[:-2] if last.endswith("es") and last[:-2] in self._runs else last[:-1]]
+            if singular != tokens and self.is_sensitive_name("_".join(singular)):
+                return True
         n = len(tokens)
         for i in range(n):
             acc = ""

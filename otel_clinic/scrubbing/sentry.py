@@ -19,6 +19,8 @@ _logger = logging.getLogger(__name__)
 
 # SDK-produced contexts describing our runtime, not the patient: left as they are.
 _SAFE_CONTEXTS = frozenset({"runtime", "os", "device", "app", "browser", "gpu", "culture", "cloud_resource"})
+# sentry-python never fills these on a server; when present the application set them, so scrub them.
+_APP_SETTABLE_CONTEXTS = frozenset({"app", "device", "browser"})
 _KEEP_HEADERS = frozenset({"content-type", "content-length", "accept", "host", "user-agent", "x-request-id", "traceparent"})
 _DROP_HEADERS = frozenset({"cookie", "authorization", "proxy-authorization", "x-forwarded-for", "x-real-ip", "forwarded", "x-api-key"})
 _ENV_KEEP = frozenset({"SERVER_NAME", "SERVER_PORT"})
@@ -86,8 +88,8 @@ def scrub_event(event: dict[str, Any], policy: ScrubPolicy) -> dict[str, Any]:
         for key in ("message", "formatted"):
             if isinstance(logentry.get(key), str):
                 logentry[key] = policy.scrub_text(logentry[key])
-        if "params" in logentry:
-            logentry["params"] = policy.scrub(logentry["params"])
+        # The scrubbed "formatted" text is enough; params scrubbed one by one lose their context ("DOB %s").
+        logentry.pop("params", None)
     if isinstance(event.get("message"), str):
         event["message"] = policy.scrub_text(event["message"])
     if isinstance(event.get("transaction"), str):
@@ -130,7 +132,7 @@ def _scrub_contexts(event: MutableMapping[str, Any], policy: ScrubPolicy) -> Non
     if not isinstance(contexts, MutableMapping):
         return
     for name, ctx in list(contexts.items()):
-        if name in _SAFE_CONTEXTS:
+        if name in _SAFE_CONTEXTS and name not in _APP_SETTABLE_CONTEXTS:
             continue
         if name == "trace" and isinstance(ctx, MutableMapping):
             if isinstance(ctx.get("description"), str):

@@ -14,7 +14,7 @@ ID_SEGMENT = "{id}"
 # A segment is an identifier if it contains a run of >= 2 digits, is a UUID / long hex, or an e-mail.
 # Words like "v1", "api", "patients", "2fa" stay.
 _ID_LIKE = re.compile(
-    r"\d{2,}|^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$|^[0-9a-fA-F]{16,}$|@"
+    r"^\d{2,}$|\d{4,}|\d[^/]*\d[^/]*\d|^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$|^[0-9a-fA-F]{16,}$|@"
 )
 _ROUTE_PARAM = re.compile(r"[<{:]")
 _LONG_DIGITS = re.compile(r"\d{4,}")
