@@ -73,6 +73,12 @@ def run(stack, tmp_path_factory) -> E2ERun:
             # Multi-worker metrics: the per-process cumulative series from both workers add up to every request.
             wait_until(lambda: _request_count(prom, release) >= expected, timeout=60,
                        message=f"Prometheus never counted {expected} requests for {release}")
+            # Release tracking: the deploy command records the release gauge through the same pipeline.
+            subprocess.run(
+                [sys.executable, "-m", "otel_clinic.cli", "track-deployment", "--version", release,
+                 "--environment", environment, "--deployed-by", "e2e"],
+                env={k: v for k, v in env_on.items() if k != "SENTRY_DSN"}, check=True, capture_output=True, timeout=60,
+            )
             inject(app.base_url, Canaries.generate(seed_on))
             inject(app_off.base_url, Canaries.generate(seed_off))
             run_loadgen(app_off.base_url, 30, concurrency=2)
@@ -128,6 +134,11 @@ def test_health_gauge_and_release_info_reach_prometheus(stack, run):
     assert {r["metric"].get("check") for r in health} - {None}
     info = prom.query(f'target_info{{job="clinic/clinic-api", service_version="{run.release}"}}')
     assert info and info[0]["metric"]["deployment_environment_name"] == run.environment
+    deployed = prom.query(
+        f'clinic_deployment_ratio{{service_version="{run.release}", deployment_environment_name="{run.environment}"}}'
+    )
+    assert deployed and float(deployed[0]["value"][1]) == 1.0
+    assert prom.query(f'clinic_deployment_timestamp_seconds{{service_version="{run.release}"}}')
 
 
 def test_bugsink_has_error_events_with_release_environment_category_and_trace(run):
