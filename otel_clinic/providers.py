@@ -170,9 +170,19 @@ def build_providers(
         views = list(metric_views(scrub_policy))
     from opentelemetry.sdk.metrics._internal import _get_exemplar_filter
 
+    exemplar_filter = config.exemplar_filter
+    if views and exemplar_filter != "always_off":
+        # The SDK keeps the attributes a view drops and ships them as exemplar "filtered_attributes": that
+        # would bypass the metric attribute allowlist, so exemplars stay off while scrubbing is on.
+        _logger.warning(
+            "otel_clinic: OTEL_METRICS_EXEMPLAR_FILTER=%s ignored: exemplars would export attributes the PHI "
+            "allowlist removes; they are available with OTEL_CLINIC_SCRUB=false", exemplar_filter,
+        )
+        exemplar_filter = "always_off"
+
     meter_provider = MeterProvider(
         resource=resource, metric_readers=readers, views=views, shutdown_on_exit=False,
-        exemplar_filter=_get_exemplar_filter(config.exemplar_filter),
+        exemplar_filter=_get_exemplar_filter(exemplar_filter),
     )
     drops.bind(meter_provider.get_meter("otel_clinic"))
     wrap_spans, wrap_logs = _scrub_wrappers(config, scrub_policy, meter_provider.get_meter("otel_clinic.scrubbing"))

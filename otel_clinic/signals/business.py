@@ -17,7 +17,6 @@ from otel_clinic.instruments import get_instruments
 from otel_clinic.signals.severity import NORMAL, SLOW, WARNING, CRITICAL
 
 _logger = logging.getLogger("otel_clinic.performance")
-_tracer = trace.get_tracer("otel_clinic")
 F = TypeVar("F", bound=Callable[..., Any])
 
 PATIENT_OPERATIONS = frozenset({"create", "read", "update", "delete", "search", "export"})
@@ -82,7 +81,8 @@ def _timed(kind: str, name: str, threshold_ms: float, extra: dict[str, Any]) -> 
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             started = time.perf_counter()
-            with _tracer.start_as_current_span(name, attributes={"clinic.operation": name, **extra}) as span:
+            # Looked up per call: a tracer cached at import would stay bound to whichever provider came first.
+            with trace.get_tracer("otel_clinic").start_as_current_span(name, attributes={"clinic.operation": name, **extra}) as span:
                 try:
                     return func(*args, **kwargs)
                 finally:
