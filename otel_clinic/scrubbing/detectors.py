@@ -95,6 +95,7 @@ BOUNDARY_DIGIT = "digit"  # no digit (or digit-separator-digit) right before/aft
 BOUNDARY_ALNUM = "alnum"  # no letter/digit right before/after
 BOUNDARY_WORD = "word"  # no letter/digit/underscore right before/after
 BOUNDARY_START_WORD = "start-word"  # context keyword must not be the tail of a longer word ("hostname=")
+BOUNDARY_START_KEY = "start-key"  # like start-word, and not the last part of a dotted/dashed key ("service.name=")
 
 
 _ESCAPE_LETTERS = (b"n", b"t", b"r", b"f", b"b")
@@ -117,6 +118,8 @@ def boundary_ok(data: bytes, start: int, end: int, kind: str | None) -> bool:
     after = data[end : end + 1]
     if kind == BOUNDARY_START_WORD:
         return not (before.isalnum() or before == b"_")
+    if kind == BOUNDARY_START_KEY:
+        return not (before.isalnum() or before in (b"_", b".", b"-"))
     if kind == BOUNDARY_DIGIT:
         if before.isdigit() or after.isdigit():
             return False
@@ -391,6 +394,24 @@ def keyed_value_detector(sensitive_keys: frozenset[str]) -> Detector:
         "[REDACTED]",
         prefix=rf"(?:[A-Za-z0-9]{{1,40}}[_.-]){{0,4}}(?i:{key_re})" r"""["']?\s{0,3}[:=]\s{0,3}""",
         boundary=BOUNDARY_START_WORD,
+    )
+
+
+def exact_key_detector(exact_keys: frozenset[str]) -> Detector:
+    """``name=okonkwo``, ``notes: suspected flu`` in free text: keys that are sensitive only as a whole key.
+
+    The key must start a token (not ``service.name=`` or ``host_name=``), and the value runs to the end of the
+    clause, because notes and names are several words.
+    """
+    alts = "|".join(sorted({re.escape(k) for k in exact_keys}, key=lambda s: (-len(s), s)))
+    return Detector(
+        "keyed_exact",
+        r'"[^"]{0,512}"|' r"'[^']{0,512}'|" r"""[^\s&;,"'}\])%\x24?:@{<][^\n\r&;"'}\]]{0,511}""",
+        "[REDACTED]",
+        # "name=" (forms, query strings, key=value logs); "notes:" / "comment:" also with a colon ("Name: GET /x"
+        # is how tools label a span name, so a bare "name:" is left to the capitalised-name detector).
+        prefix=rf"""(?:(?i:{alts})["']?\s{{0,3}}=|(?i:notes?|comments?|clinical[ _-]?notes?)["']?\s{{0,3}}:)\s{{0,3}}""",
+        boundary=BOUNDARY_START_KEY,
     )
 
 

@@ -315,7 +315,8 @@ class Engine:
                             out["[TRUNCATED]"] = f"{len(value) - MAX_ITEMS} more items"
                             break
                         sk = k if isinstance(k, str) else str(k)
-                        out[sk] = self._keyed(sk, v, hits, depth + 1, seen)
+                        # A key can itself be PHI ({"jane@example.org": "bounced"}): export its scrubbed form.
+                        out[self.scrub_text(sk, hits)] = self._keyed(sk, v, hits, depth + 1, seen)
                     return out
                 items = []
                 for i, v in enumerate(value):

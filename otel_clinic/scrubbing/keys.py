@@ -112,6 +112,15 @@ QUERY_KEYS: frozenset[str] = frozenset(
 )
 
 _HEADER_PREFIXES = ("http.request.header.", "http.response.header.")
+# Headers whose values describe the transport, not the person (shared with the Sentry hooks).
+HARMLESS_HEADERS = frozenset({
+    "accept", "accept-encoding", "accept-language", "cache-control", "connection", "content-encoding",
+    "content-language", "content-length", "content-type", "host", "if-modified-since", "if-none-match", "origin",
+    "pragma", "retry-after", "server", "traceparent", "tracestate", "baggage", "user-agent", "vary", "via",
+    "x-request-id", "x-correlation-id", "x-forwarded-proto", "x-forwarded-host", "x-forwarded-port", "etag",
+    "last-modified", "expires", "age", "date", "sec-fetch-mode", "sec-fetch-site", "sec-fetch-dest",
+    "upgrade-insecure-requests", "dnt", "sentry-trace",
+})
 
 
 class KeyRules:
@@ -177,5 +186,7 @@ class KeyRules:
             return KeyAction.TEXT
         for prefix in _HEADER_PREFIXES:
             if lowered.startswith(prefix):
-                return KeyAction.SENSITIVE if self.is_sensitive_name(key[len(prefix) :]) else KeyAction.TEXT
+                # Fail closed like the Sentry hooks: an unknown header ("X-Patient: 00135799") is redacted whole.
+                header = lowered[len(prefix):].replace("_", "-")
+                return KeyAction.TEXT if header in HARMLESS_HEADERS else KeyAction.SENSITIVE
         return KeyAction.SENSITIVE if self.is_sensitive_name(key) else KeyAction.TEXT

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from otel_clinic.errors import ConfigError
-from otel_clinic.scrubbing.detectors import Detector, default_detectors, keyed_value_detector
+from otel_clinic.scrubbing.detectors import Detector, default_detectors, exact_key_detector, keyed_value_detector
 from otel_clinic.scrubbing.engine import Engine, compile_re2
 from otel_clinic.scrubbing.keys import DEFAULT_EXACT_SENSITIVE_KEYS, DEFAULT_SENSITIVE_KEYS, KeyRules
 
@@ -178,7 +178,7 @@ class ScrubPolicy:
                 if engine is None:
                     detectors = self.detectors
                     if self.detect_keyed_values:
-                        detectors = detectors + (keyed_value_detector(self.sensitive_keys),)
+                        detectors = detectors + (keyed_value_detector(self.sensitive_keys), exact_key_detector(self.exact_sensitive_keys))
                     engine = Engine(
                         detectors,
                         KeyRules(self.sensitive_keys, self.exact_sensitive_keys, self.allowed_keys),

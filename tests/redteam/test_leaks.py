@@ -277,9 +277,12 @@ def test_name_with_particles(sinks: Sinks) -> None:
     assert_no_leak(sinks, PARTICLE_SURNAME)
 
 
-@leak("names typed in lower case reach the example app's own log lines "
-      "('patient search for name=okonkwo', 'created patient amara okafor') → logs, Sentry breadcrumbs, stdout")
-@pytest.mark.parametrize("canary", [LOWER_SEARCH, LOWER_CREATED])
+@pytest.mark.parametrize("canary", [
+    LOWER_SEARCH,  # 'patient search for name=okonkwo': caught by the whole-key "name=" detector
+    pytest.param(LOWER_CREATED, marks=leak(
+        "names typed in lower case without a key ('created patient amara okafor') reach the example app's own "
+        "log lines → logs, Sentry breadcrumbs, stdout")),
+])
 def test_lower_case_names_in_app_logs(sinks: Sinks, canary: str) -> None:
     assert_no_leak(sinks, canary)
 
@@ -298,8 +301,6 @@ def test_dob_formats(sinks: Sinks, canary: str) -> None:
     assert_no_leak(sinks, canary)
 
 
-@leak("with header capture on, header values are scanned, not allowlisted (Sentry redacts unknown headers): "
-      "'X-Patient: 00135799' ships as http.request.header.x_patient")
 def test_captured_request_header(sinks: Sinks) -> None:
     assert_no_leak(sinks, HEADER_PATIENT_ID)
 
@@ -314,19 +315,14 @@ def test_hl7_segment(sinks: Sinks) -> None:
     assert_no_leak(sinks, HL7_NAME)
 
 
-@leak("exact-only sensitive keys (notes, comment, …) are not in the free-text "
-      "keyed_value detector: 'notes=suspected HIV exposure' ships")
 def test_notes_key_in_free_text(sinks: Sinks) -> None:
     assert_no_leak(sinks, NOTES_TEXT)
 
 
-@leak("JSON-looking strings are parsed and only values scanned; mapping keys are never "
-      "scrubbed, and with no value hit the original text is returned ({email: 'bounced'})")
 def test_phi_as_json_key(sinks: Sinks) -> None:
     assert_no_leak(sinks, JSON_KEY_EMAIL)
 
 
-@leak("dict keys in Sentry extra and log extra are kept verbatim (stdout, Sentry)")
 def test_phi_as_dict_key(sinks: Sinks) -> None:
     assert_no_leak(sinks, DICT_KEY_EMAIL)
 
@@ -340,8 +336,6 @@ def test_missing_person_keys(sinks: Sinks, canary: str) -> None:
     assert_no_leak(sinks, canary)
 
 
-@leak("a JSON value over the 16 KB cap skips the JSON/key path; 'notes' content before "
-      "the cut ships")
 def test_big_json_notes(sinks: Sinks) -> None:
     assert_no_leak(sinks, BIG_JSON_NOTES)
 
