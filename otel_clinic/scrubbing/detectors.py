@@ -378,7 +378,7 @@ def default_detectors() -> tuple[Detector, ...]:
     )
 
 
-def keyed_value_detector(sensitive_keys: frozenset[str]) -> Detector:
+def keyed_value_detector(sensitive_keys: frozenset[str], *, qualified_keys: bool = True) -> Detector:
     """``first_name=Jane``, ``"ssn": "..."`` in free text: a sensitive key followed by a value.
 
     The key alternatives are generated from the policy's sensitive keys with flexible separators,
@@ -392,7 +392,10 @@ def keyed_value_detector(sensitive_keys: frozenset[str]) -> Detector:
         # following capitalised words ("first_name=Jane Roe"). Placeholders (%s, $1, :x, ?) never start a value.
         r'"[^"]{0,512}"|' r"'[^']{0,512}'|" r"""(?:(?i:bearer|basic|digest|negotiate)\s{1,3})?[^\s&,;"'}\])%\x24?:@{<][^\s&,;"'})\]]{0,512}(?:\s[A-Z][a-zA-Z'-]{1,30}){0,3}""",
         "[REDACTED]",
-        prefix=rf"(?:[A-Za-z0-9]{{1,40}}[_.-]){{0,4}}(?i:{key_re})" r"""["']?\s{0,3}[:=]\s{0,3}""",
+        # qualified_keys keeps "patient.first_name=" whole in the kept prefix; the Collector rendering drops it
+        # (an unanchored search finds the key anyway, and that repetition made Go's regexp ~10x slower).
+        prefix=(rf"(?:[A-Za-z0-9]{{1,40}}[_.-]){{0,4}}" if qualified_keys else "")
+        + rf"(?i:{key_re})" r"""["']?\s{0,3}[:=]\s{0,3}""",
         boundary=BOUNDARY_START_WORD,
     )
 
