@@ -25,6 +25,7 @@ need_debian() {
   [[ -x /usr/lib/postgresql/15/bin/initdb ]] || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
   command -v prometheus >/dev/null && command -v promtool >/dev/null || missing+=(prometheus)
   command -v prometheus-alertmanager >/dev/null && command -v amtool >/dev/null || missing+=(prometheus-alertmanager)
+  command -v openssl >/dev/null || missing+=(openssl)
   if (( ${#missing[@]} )); then
     local sudo=""
     [[ $(id -u) -ne 0 ]] && sudo="sudo"
@@ -42,9 +43,17 @@ need_go_tools() {
   fi
 }
 
+need_bugsink() {
+  # Bugsink (a real Sentry-protocol server) in its own venv, for the e2e tests (tests/support/bugsink.py).
+  if [[ ! -x .bugsink-venv/bin/bugsink-manage ]]; then
+    .venv/bin/python -c "from tests.support.bugsink import ensure_venv; ensure_venv()"
+  fi
+}
+
 need_python
 if [[ "$what" == "all" ]]; then
   need_debian
   need_go_tools
-  collector/build.sh
+  need_bugsink
+  TELEMETRYGEN=1 collector/build.sh   # the Collector and telemetrygen (benchmarks/collector.py), Go-cached
 fi
