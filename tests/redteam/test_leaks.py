@@ -260,8 +260,6 @@ def leak(reason: str) -> pytest.MarkDecorator:
     return pytest.mark.xfail(strict=True, raises=AssertionError, reason=f"leak: {reason}")
 
 
-@leak("names with non-ASCII letters (José Peña, Zoë) — the name detectors' [A-Za-z] "
-      "classes stop at the accent; /api/boom/ and /api/prescriptions/ exception messages → spans, logs, Sentry, stdout")
 @pytest.mark.parametrize("canary", [ACCENTED_SURNAME, UMLAUT_RX])
 def test_accented_names_in_exception_messages(sinks: Sinks, canary: str) -> None:
     assert_no_leak(sinks, canary)

@@ -108,7 +108,9 @@ def test_canaries_in_text_never_survive(sample: tuple[str, list[str]]) -> None:
 
 
 @SETTINGS
-@given(structures(st.one_of(text_with_canaries(), st.integers(), st.booleans(), st.none())))
+# Small integers only: a large random int can contain a canary's digits by coincidence (195312500000 holds
+# the MRN canary "00000"), which says nothing about the scrubber.
+@given(structures(st.one_of(text_with_canaries(), st.integers(-999, 999), st.booleans(), st.none())))
 def test_canaries_in_random_structures_never_survive(tree) -> None:
     secrets: list[str] = []
 
