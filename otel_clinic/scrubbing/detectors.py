@@ -42,6 +42,8 @@ _UPPER = "A-ZÀ-ÖØ-ÞĀĂĄĆĈĊČĎĐĒĔĖĘĚĜĞĠĢĤĦĨĪĬĮİĴĶĹ�
 _LOWER = "a-zß-öø-ÿ\u0100-\u017f"
 _CAP_WORD = rf"[{_UPPER}](?:[{_LOWER}]|'[{_UPPER}])[{_UPPER}{_LOWER}'-]{{0,29}}"
 _STREET_WORD = r"(?:[A-Z][a-zA-Z'-]{0,29}|\d{1,3}(?i:st|nd|rd|th))"
+# Lower-case name particles between capitalised parts ("de la", "van der", "bin").
+_PARTICLE = r"(?:de|del|della|di|da|do|dos|das|du|la|le|van|von|der|den|ter|bin|binti|ibn|al|el|y)"
 _HONORIFIC = r"(?:Mr|Mrs|Ms|Miss|Mx|Dr|MR|MRS|MS|DR)\.?\s{1,3}"
 
 
@@ -306,7 +308,8 @@ def default_detectors() -> tuple[Detector, ...]:
         ),
         Detector(
             "name",
-            rf"(?:{_HONORIFIC})?{_CAP_WORD}(?:[ +]{_CAP_WORD}){{0,3}}",
+            # "Jane Roe", "Maria de la Cruz", "Roe, Jane" (surname-first, as records list them)
+            rf"(?:{_HONORIFIC})?{_CAP_WORD}(?:[ +](?:{_PARTICLE}[ +]){{0,2}}{_CAP_WORD}){{0,3}}(?:,[ +]{{1,2}}{_CAP_WORD})?",
             "[NAME]",
             prefix=r"(?i:patient(?:[ _-]?(?:full[ _-]?)?name)?|(?:full|first|last|given|family|middle|maiden|sur)[ _-]?name"
             r"|name|dear|attn|guarantor|next[ _-]?of[ _-]?kin|emergency[ _-]?contact)"
@@ -316,7 +319,7 @@ def default_detectors() -> tuple[Detector, ...]:
         Detector(
             # "patient Jane Roe": without a ':' only a first+last name pair counts (not "Patient Created").
             "name_after_patient",
-            rf"{_CAP_WORD}\s{_CAP_WORD}(?:\s{_CAP_WORD})?",
+            rf"{_CAP_WORD}\s(?:{_PARTICLE}\s){{0,2}}{_CAP_WORD}(?:\s{_CAP_WORD})?",
             "[NAME]",
             prefix=r"(?i:patient|pt\.?)\s{1,3}",
             boundary=BOUNDARY_START_WORD,

@@ -265,12 +265,10 @@ def test_accented_names_in_exception_messages(sinks: Sinks, canary: str) -> None
     assert_no_leak(sinks, canary)
 
 
-@leak("'patient: Quist, Marguerite' (Last, First) — name detector stops at the comma")
 def test_last_comma_first_name(sinks: Sinks) -> None:
     assert_no_leak(sinks, LAST_FIRST_GIVEN)
 
 
-@leak("lower-case name particles ('Maria de la Cruz') end the name match")
 def test_name_with_particles(sinks: Sinks) -> None:
     assert_no_leak(sinks, PARTICLE_SURNAME)
 
