@@ -207,6 +207,15 @@ def default_detectors() -> tuple[Detector, ...]:
             boundary=None,
         ),
         Detector(
+            # HL7 v2 segments that identify a person (patient, next of kin, guarantor, insurance): every field after
+            # the segment id goes ("PID|1||00123456^^^MRN||ROE^JANE||19610412|F").
+            "hl7",
+            r"[^\r\n]{1,1000}",
+            "[HL7]",
+            prefix=r"(?:PID|NK1|GT1|IN1|IN2|PD1)\|",
+            boundary=BOUNDARY_START_WORD,
+        ),
+        Detector(
             "jwt",
             r"eyJ[A-Za-z0-9_-]{5,1000}\.[A-Za-z0-9_-]{5,1000}\.[A-Za-z0-9_-]{0,1000}",
             "[TOKEN]",
