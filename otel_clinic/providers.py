@@ -165,9 +165,10 @@ def build_providers(
                 )
     views = []
     if scrub_policy is not None and config.scrub_enabled:
-        from otel_clinic.scrubbing import metric_views
+        from otel_clinic.scrubbing import metric_views, scrub_reader
 
         views = list(metric_views(scrub_policy))
+        readers = [scrub_reader(reader, scrub_policy) for reader in readers]
     from opentelemetry.sdk.metrics._internal import _get_exemplar_filter
 
     exemplar_filter = config.exemplar_filter

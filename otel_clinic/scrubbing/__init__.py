@@ -9,7 +9,8 @@ Where each piece is applied:
 * spans / logs: ``ScrubbingSpanExporter`` / ``ScrubbingLogExporter`` wrap the real exporter inside the batch
   processors, so scrubbing runs in the export thread; pass ``meter=`` to export
   ``clinic.scrub.redactions{detector}`` and ``clinic.telemetry.dropped{signal,reason=scrub_error}``;
-* metrics: ``MeterProvider(views=metric_views(policy))`` keeps only allowlisted attribute keys;
+* metrics: ``MeterProvider(views=metric_views(policy))`` keeps only allowlisted attribute keys, and
+  ``scrub_reader(reader, policy)`` scans the values of those keys at each collection;
 * Sentry: ``sentry_sdk.init(**sentry_hooks(policy), ...)``;
 * Collector: ``otel-clinic collector-config [--output FILE]`` / ``render_collector_processors(policy)``.
 
@@ -28,7 +29,7 @@ In code: ``ScrubPolicy.default().with_detector(name, regex, placeholder)``, ``.w
 
 from otel_clinic.scrubbing.collector import render_collector_processors
 from otel_clinic.scrubbing.exporters import ScrubbingLogExporter, ScrubbingSpanExporter
-from otel_clinic.scrubbing.metrics import metric_views
+from otel_clinic.scrubbing.metrics import metric_views, scrub_metrics_data, scrub_reader
 from otel_clinic.scrubbing.policy import ScrubPolicy, get_active_policy, scrub, set_active_policy
 from otel_clinic.scrubbing.sentry import sentry_hooks
 from otel_clinic.scrubbing.sql import obfuscate_sql
@@ -43,6 +44,8 @@ __all__ = [
     "obfuscate_sql",
     "render_collector_processors",
     "scrub",
+    "scrub_metrics_data",
+    "scrub_reader",
     "scrub_url",
     "sentry_hooks",
     "set_active_policy",
