@@ -29,8 +29,15 @@ if str(EXAMPLE) not in sys.path:
     sys.path.insert(0, str(EXAMPLE))
 
 import django  # noqa: E402
+from hypothesis import settings as _hypothesis_settings  # noqa: E402
 
 django.setup()
+
+# CI runs the property tests on a fixed seed so a landing never depends on luck; local runs explore new
+# random examples every time (and found real scrubber gaps that way).
+_hypothesis_settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI"):
+    _hypothesis_settings.load_profile("ci")
 
 
 @pytest.fixture(scope="session", autouse=True)

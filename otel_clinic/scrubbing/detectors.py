@@ -84,6 +84,25 @@ def ipv6_ok(value: str) -> bool:
     return not (addr.is_loopback or addr.is_unspecified)
 
 
+# Words that open another detector's context: a capitalised run of name words stops before them.
+_CONTEXT_WORDS = frozenset({
+    "medical", "record", "records", "patient", "pt", "date", "dob", "born", "admitted", "discharged", "ssn",
+    "social", "mrn", "phone", "tel", "mobile", "email", "e-mail", "address", "zip", "member", "insurance",
+    "policy", "account", "acct", "license", "licence", "passport", "dear", "attn", "name", "chart",
+})
+
+
+def name_length(value: str) -> int:
+    """Characters of a matched name to replace: up to the first context word after the first word."""
+    pos = 0
+    for i, word in enumerate(value.split(" ")):
+        bare = word.strip("+,").lower()
+        if i > 0 and bare in _CONTEXT_WORDS:
+            return len(value[:pos].rstrip(" +,"))
+        pos += len(word) + 1
+    return len(value)
+
+
 def has_digit(value: str) -> bool:
     return any(c.isdigit() for c in value)
 
@@ -158,6 +177,9 @@ class Detector:
     validator: Callable[[str], bool] | None = None
     # Replacement computed from the matched value (URLs are rewritten, not blanked).
     rewrite: Callable[[str], str] | None = None
+    # How many characters of the matched value to replace; the rest is scanned again (a greedy name match
+    # must not swallow the context word of the next identifier: "Jane Roe Medical record number 00000").
+    trim: Callable[[str], int] | None = None
 
     @property
     def full_pattern(self) -> str:
@@ -324,6 +346,7 @@ def default_detectors() -> tuple[Detector, ...]:
             r"|name|dear|attn|guarantor|next[ _-]?of[ _-]?kin|emergency[ _-]?contact)"
             r"""["']?\s{0,3}[:=]\s{0,3}["']?""",
             boundary=BOUNDARY_START_WORD,
+            trim=name_length,
         ),
         Detector(
             # "patient Jane Roe": without a ':' only a first+last name pair counts (not "Patient Created").
@@ -332,6 +355,7 @@ def default_detectors() -> tuple[Detector, ...]:
             "[NAME]",
             prefix=r"(?i:patient|pt\.?)\s{1,3}",
             boundary=BOUNDARY_START_WORD,
+            trim=name_length,
         ),
         Detector(
             "name_salutation",
@@ -339,6 +363,7 @@ def default_detectors() -> tuple[Detector, ...]:
             "[NAME]",
             prefix=r"(?i:dear)\s{1,3}",
             boundary=BOUNDARY_START_WORD,
+            trim=name_length,
         ),
         Detector(
             "name_honorific",
@@ -346,6 +371,7 @@ def default_detectors() -> tuple[Detector, ...]:
             "[NAME]",
             prefix=r"(?:Mr|Mrs|Ms|Miss|Mx|MR|MRS|MS)\.?\s{1,3}|(?:Dr|DR)\.\s{1,3}",
             boundary=BOUNDARY_START_WORD,
+            trim=name_length,
         ),
         Detector(
             "email",

@@ -161,7 +161,16 @@ class Engine:
             value = value_b.decode("utf-8", "replace")
             ok = boundary_ok(data, start, end, det.boundary) and (det.validator is None or det.validator(value))
             replacement: str | None = None
-            if ok:
+            keep = len(value)
+            if ok and det.trim is not None:
+                keep = det.trim(value)
+                ok = keep > 0
+            if ok and keep < len(value):
+                found.append(det.name)
+                vstart = end - len(value_b)
+                replacement = self._token(det, value[:keep])
+                cut = vstart + len(value[:keep].encode("utf-8", "surrogatepass"))
+            elif ok:
                 if det.rewrite is not None:
                     replacement = det.rewrite(value)
                     if replacement != value:
