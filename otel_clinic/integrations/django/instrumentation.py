@@ -172,7 +172,23 @@ def _method_only_span_name(request: Any) -> str:
     return method if method in _KNOWN_METHODS else "HTTP"
 
 
+def _without_raw_request_data(collect):
+    """Wrap the contrib's request-attribute collector so raw URL, query, client IP and user agent are never set
+    on the span at all (the contrib would set them twice, and we would delete them again in the hook)."""
+
+    def collect_request_attributes(*args: Any, **kwargs: Any) -> dict:
+        attributes = collect(*args, **kwargs)
+        for key in _RAW_URL_ATTRIBUTES:
+            attributes.pop(key, None)
+        return attributes
+
+    collect_request_attributes.__wrapped__ = collect  # type: ignore[attr-defined]
+    return collect_request_attributes
+
+
+_COLLECTORS = ("wsgi_collect_request_attributes", "asgi_collect_request_attributes")
 _original_span_name = None
+_original_collectors: dict[str, Any] = {}
 _instrumented_with: DjangoHooks | None = None
 _deferred = False
 
@@ -213,6 +229,13 @@ def instrument_django(config: ClinicConfig, tracer_provider) -> None:
     if _original_span_name is None:
         _original_span_name = _DjangoMiddleware.__dict__.get("_get_span_name")
         _DjangoMiddleware._get_span_name = staticmethod(_method_only_span_name)
+    from opentelemetry.instrumentation.django.middleware import otel_middleware
+
+    for name in _COLLECTORS:
+        collect = getattr(otel_middleware, name, None)
+        if collect is not None and name not in _original_collectors:
+            _original_collectors[name] = collect
+            setattr(otel_middleware, name, _without_raw_request_data(collect))
     got_request_exception.connect(_remember_exception, dispatch_uid="otel_clinic.remember_exception")
     db_instr.install(config)
     cache_instr.install()
@@ -238,6 +261,11 @@ def uninstrument_django() -> None:
 
         _DjangoMiddleware._get_span_name = _original_span_name
         _original_span_name = None
+    from opentelemetry.instrumentation.django.middleware import otel_middleware
+
+    for name, collect in _original_collectors.items():
+        setattr(otel_middleware, name, collect)
+    _original_collectors.clear()
     got_request_exception.disconnect(dispatch_uid="otel_clinic.remember_exception")
     db_instr.uninstall()
     cache_instr.uninstall()
