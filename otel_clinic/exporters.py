@@ -78,42 +78,25 @@ class _Lazy:
                 pass
 
 
-class LazySpanExporter(SpanExporter):
-    def __init__(self, factory: Callable[[], SpanExporter], name: str, drops: DropCounter) -> None:
+class _LazyBatchExporter:
+    """Shared body of the span and log wrappers: build per process, turn exceptions into a counted failure."""
+
+    _signal = ""
+    _success: Any = None
+    _failure: Any = None
+
+    def __init__(self, factory: Callable[[], Any], name: str, drops: DropCounter) -> None:
         self._lazy = _Lazy(factory, name)
         self._drops = drops
 
-    def export(self, spans: Sequence) -> SpanExportResult:
-        try:
-            result = self._lazy.get().export(spans)
-        except Exception as exc:
-            self._lazy.warn_once(exc)
-            result = SpanExportResult.FAILURE
-        if result is not SpanExportResult.SUCCESS:
-            self._drops.add(len(spans), "traces", "export_failed")
-        return result
-
-    def force_flush(self, timeout_millis: int = 30000) -> bool:
-        inner = self._lazy._inner
-        return inner.force_flush(timeout_millis) if inner is not None else True
-
-    def shutdown(self) -> None:
-        self._lazy.shutdown()
-
-
-class LazyLogExporter(LogRecordExporter):
-    def __init__(self, factory: Callable[[], LogRecordExporter], name: str, drops: DropCounter) -> None:
-        self._lazy = _Lazy(factory, name)
-        self._drops = drops
-
-    def export(self, batch: Sequence) -> LogRecordExportResult:
+    def export(self, batch: Sequence) -> Any:
         try:
             result = self._lazy.get().export(batch)
         except Exception as exc:
             self._lazy.warn_once(exc)
-            result = LogRecordExportResult.FAILURE
-        if result is not LogRecordExportResult.SUCCESS:
-            self._drops.add(len(batch), "logs", "export_failed")
+            result = self._failure
+        if result is not self._success:
+            self._drops.add(len(batch), self._signal, "export_failed")
         return result
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
@@ -122,6 +105,14 @@ class LazyLogExporter(LogRecordExporter):
 
     def shutdown(self) -> None:
         self._lazy.shutdown()
+
+
+class LazySpanExporter(_LazyBatchExporter, SpanExporter):
+    _signal, _success, _failure = "traces", SpanExportResult.SUCCESS, SpanExportResult.FAILURE
+
+
+class LazyLogExporter(_LazyBatchExporter, LogRecordExporter):
+    _signal, _success, _failure = "logs", LogRecordExportResult.SUCCESS, LogRecordExportResult.FAILURE
 
 
 class LazyMetricExporter(MetricExporter):
