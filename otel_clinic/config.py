@@ -97,7 +97,7 @@ class ClinicConfig:
 # --- small parsers: each names the setting in its error -------------------------------------------
 
 
-def _bool(setting: str, raw: str | bool) -> bool:
+def parse_bool(setting: str, raw: str | bool) -> bool:
     if isinstance(raw, bool):
         return raw
     value = str(raw).strip().lower()
@@ -298,7 +298,7 @@ def _parse(key: str, setting: str, raw: Any) -> Any:
     if key == "excluded_paths":
         return _paths(setting, raw)
     if key in ("prometheus_enabled", "instrument_django", "logs_bridge", "scrub_enabled", "health_metrics"):
-        return _bool(setting, raw)
+        return parse_bool(setting, raw)
     if key == "instrumentations":
         items = raw if isinstance(raw, (list, tuple)) else [p for p in str(raw).split(",")]
         return _choices(setting, ",".join(i.strip() for i in items if i.strip()) or "none",

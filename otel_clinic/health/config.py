@@ -13,6 +13,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from otel_clinic.errors import ConfigError
+from otel_clinic.config import parse_bool
 
 SETTING = "OTEL_CLINIC_HEALTH"
 ENV_PREFIX = "OTEL_CLINIC_HEALTH_"
@@ -118,14 +119,7 @@ def _parse(setting: str, name: str, raw: Any, *, from_env: bool) -> Any:
             raise ConfigError(setting, raw, "a list of strings")
         return tuple(items)
     if name in _BOOLS:
-        if isinstance(raw, bool):
-            return raw
-        lowered = str(raw).strip().lower()
-        if lowered in ("1", "true", "yes", "on"):
-            return True
-        if lowered in ("0", "false", "no", "off"):
-            return False
-        raise ConfigError(setting, raw, "true or false")
+        return parse_bool(setting, raw)
     if name in _STRINGS:
         if raw is None:
             return None

@@ -2,9 +2,10 @@
 
 We add no timing middleware of our own: the contrib middleware calls our ``request_hook`` and
 ``response_hook``; we stamp a start time in the first, and in the second we name the span by route
-template, strip raw URL data, set ``clinic.severity`` / ``error.category`` / ``error.type`` and record
+template, set ``clinic.severity`` / ``error.category`` / ``error.type`` and record
 ``http.server.request.duration`` with those attributes (the contrib histogram cannot carry them, so its own
-metrics are routed to a no-op meter provider).
+metrics are routed to a no-op meter provider). Raw URL, query, client IP and user agent are dropped from the
+contrib's collected request attributes, so they are never set on the span.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from otel_clinic.signals.severity import classify_severity, thresholds_for_route
 _logger = logging.getLogger("otel_clinic.django")
 
 _KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"})
-# Raw request data the contrib middleware records that may carry PHI: removed from every server span.
+# Raw request data the contrib middleware would record and that may carry PHI: never set on server spans.
 _RAW_URL_ATTRIBUTES = (
     "url.query", "url.full", "http.target", "http.url", "url.path", "client.address", "http.client_ip",
     "net.peer.ip", "network.peer.address", "user_agent.original", "http.user_agent",
@@ -104,7 +105,6 @@ class DjangoHooks:
 
         if span.is_recording():
             span.update_name(f"{state.method} {route}" if route else state.method)
-            _strip_raw_url(span)
             span_attrs: dict[str, Any] = {"clinic.severity": severity, "clinic.db.query_count": state.queries}
             if route:
                 span_attrs["http.route"] = route
@@ -128,23 +128,6 @@ class DjangoHooks:
         instruments = get_instruments()
         instruments.request_duration.record(duration_s, attrs)
         instruments.queries_per_request.record(state.queries, {"http.route": route} if route else {})
-
-
-def _strip_raw_url(span: Span) -> None:
-    """Remove attributes holding the raw URL, query string, client IP or user agent.
-
-    The contrib middleware records them before any hook runs; the SDK has no public delete, so this uses the
-    span's attribute mapping when it is there and otherwise relies on the export-time scrubber.
-    """
-    attributes = getattr(span, "_attributes", None)
-    if attributes is None:
-        return
-    for key in _RAW_URL_ATTRIBUTES:
-        if key in attributes:
-            try:
-                del attributes[key]
-            except Exception:
-                return
 
 
 def _remember_exception(sender: Any, request: Any = None, **kwargs: Any) -> None:
