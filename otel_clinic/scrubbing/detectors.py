@@ -436,7 +436,7 @@ def keyed_value_detector(sensitive_keys: frozenset[str], *, qualified_keys: bool
         "[REDACTED]",
         # qualified_keys keeps "patient.first_name=" whole in the kept prefix; the Collector rendering drops it
         # (an unanchored search finds the key anyway, and that repetition made Go's regexp ~10x slower).
-        prefix=(rf"(?:[A-Za-z0-9]{{1,40}}[_.-]){{0,4}}" if qualified_keys else "")
+        prefix=(r"(?:[A-Za-z0-9]{1,40}[_.-]){0,4}" if qualified_keys else "")
         + rf"(?i:{key_re})" r"""["']?\s{0,3}[:=]\s{0,3}""",
         boundary=BOUNDARY_START_WORD,
     )

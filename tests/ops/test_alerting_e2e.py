@@ -17,7 +17,6 @@ import yaml
 from tests.support.promstack import (
     StaticExporter,
     alertmanager,
-    binaries_available,
     prometheus,
     scrape_config,
 )
@@ -25,7 +24,7 @@ from tests.support.promstack import (
 from .opspack import ALERTMANAGER_DIR, RULES_DIR
 from .webhook import WebhookReceiver
 
-pytestmark = [pytest.mark.e2e, pytest.mark.skipif(not binaries_available(), reason="prometheus/alertmanager missing")]
+pytestmark = [pytest.mark.e2e]
 
 JOB = "clinic/clinic-api"
 BASE = f'job="{JOB}",instance="pod-a:9464",deployment_environment_name="prod",service_version="1.4.2"'

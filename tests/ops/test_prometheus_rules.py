@@ -34,7 +34,7 @@ from .opspack import (
     run,
 )
 
-pytestmark = pytest.mark.skipif(not Path(PROMTOOL_BIN).exists(), reason="promtool (Debian prometheus) missing")
+
 
 ALERTS = alert_rules()
 ALERT_NAMES = sorted({a.name for a in ALERTS})

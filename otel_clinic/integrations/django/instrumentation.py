@@ -183,7 +183,7 @@ def instrument_django(config: ClinicConfig, tracer_provider) -> None:
     ``DJANGO_SETTINGS_MODULE``), instrumentation is deferred to the first handler build instead of letting the
     contrib instrumentor call ``settings.configure()`` on empty settings.
     """
-    global _instrumented_with, _deferred
+    global _instrumented_with
     from django.conf import settings
 
     hooks = DjangoHooks(config)
