@@ -14,10 +14,13 @@ _COMMAND_MODULES = ("otel_clinic.scrubbing.cli", "otel_clinic.health.cli", "otel
 
 def _doctor(args: argparse.Namespace) -> int:
     """Validate the configuration from the environment and print what setup() would build."""
-    from otel_clinic.config import load_config
+    from otel_clinic.config import load_config, sdk_disabled
     from otel_clinic.errors import ConfigError
 
     try:
+        if sdk_disabled():
+            print(json.dumps({"sdk_disabled": True, "note": "OTEL_SDK_DISABLED=true: setup() installs nothing"}, indent=2))
+            return 0
         config = load_config()
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
@@ -34,6 +37,7 @@ def _doctor(args: argparse.Namespace) -> int:
         "scrubbing": config.scrub_enabled,
         "severity_ms": [config.severity.slow_ms, config.severity.warning_ms, config.severity.critical_ms],
         "excluded_paths": config.excluded_paths,
+        "retry_buffer": {"items": config.retry_buffer_size, "max_age_s": config.retry_max_age_s},
     }
     print(json.dumps(summary, indent=2))
     return 0

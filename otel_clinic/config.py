@@ -67,6 +67,10 @@ class ClinicConfig:
     bsp_max_export_batch_size: int = 1024
     bsp_schedule_delay_ms: int = 1000
     blrp_max_queue_size: int = 16384
+    # Span/log batches that failed to export are retried from a bounded buffer (items per signal and process;
+    # 0 disables it) for at most retry_max_age_s seconds (otel_clinic.retry).
+    retry_buffer_size: int = 8192
+    retry_max_age_s: float = 300.0
 
     severity: SeverityThresholds = field(default_factory=SeverityThresholds)
     route_severity: Mapping[str, SeverityThresholds] = field(default_factory=dict)
@@ -95,6 +99,12 @@ class ClinicConfig:
 
 
 # --- small parsers: each names the setting in its error -------------------------------------------
+
+
+def sdk_disabled(environ: Mapping[str, str] | None = None) -> bool:
+    """``OTEL_SDK_DISABLED`` (the standard switch): true turns ``setup()`` into a no-op; unset/empty is false."""
+    raw = (os.environ if environ is None else environ).get("OTEL_SDK_DISABLED", "")
+    return bool(str(raw).strip()) and parse_bool("OTEL_SDK_DISABLED", raw)
 
 
 def parse_bool(setting: str, raw: str | bool) -> bool:
@@ -209,6 +219,8 @@ ENV_NAMES: dict[str, str] = {
     "bsp_max_export_batch_size": "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
     "bsp_schedule_delay_ms": "OTEL_BSP_SCHEDULE_DELAY",
     "blrp_max_queue_size": "OTEL_BLRP_MAX_QUEUE_SIZE",
+    "retry_buffer_size": "OTEL_CLINIC_RETRY_BUFFER_SIZE",
+    "retry_max_age_s": "OTEL_CLINIC_RETRY_MAX_AGE",
     "severity": "OTEL_CLINIC_SEVERITY_THRESHOLDS",
     "route_severity": "OTEL_CLINIC_ROUTE_THRESHOLDS",
     "excluded_paths": "OTEL_CLINIC_EXCLUDED_PATHS",
@@ -289,6 +301,10 @@ def _parse(key: str, setting: str, raw: Any) -> Any:
         return _int(setting, raw, minimum=1)
     if key in ("bsp_max_queue_size", "bsp_max_export_batch_size", "blrp_max_queue_size"):
         return _int(setting, raw, minimum=1)
+    if key == "retry_buffer_size":
+        return _int(setting, raw, minimum=0)
+    if key == "retry_max_age_s":
+        return _float(setting, raw, minimum=1.0)
     if key == "slow_query_ms":
         return _float(setting, raw)
     if key == "severity":

@@ -3,8 +3,11 @@
 Exporters are created lazily in the process (and thread) that first exports: a gunicorn master that calls
 ``setup()`` before forking never opens a socket its workers would share, and after a fork the child builds its
 own exporter on its first export (the SDK already restarts batch threads and metric readers after fork).
-Failed exports are counted in ``clinic.telemetry.dropped{signal, reason="export_failed"}``; exceptions are
-logged once and turned into a failure result, never raised into the SDK.
+Span and log batches that fail to export go to a bounded retry buffer (``otel_clinic.retry``) and are re-sent
+with backoff when the endpoint is back; what is given up on is counted in
+``clinic.telemetry.dropped{signal, reason}`` (``export_failed``, ``retry_buffer_full``, ``retry_expired``,
+``shutdown``). Exceptions are logged once and turned into a failure result, never raised into the SDK.
+Metrics are not buffered: they are cumulative, so the next successful export carries the totals.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from opentelemetry.sdk.metrics.export import MetricExporter, MetricExportResult,
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from otel_clinic.config import ClinicConfig
+from otel_clinic.retry import SHUTDOWN_TIMEOUT_MS, RetryBuffer
 
 _logger = logging.getLogger("otel_clinic.exporters")
 
@@ -67,7 +71,10 @@ class _Lazy:
     def warn_once(self, exc: BaseException) -> None:
         if not self._warned:
             self._warned = True
-            _logger.warning("otel_clinic: %s export failed (telemetry is dropped, the app is unaffected): %s", self._name, exc)
+            _logger.warning(
+                "otel_clinic: %s export failed (the app is unaffected; failed batches are retried from a bounded "
+                "buffer or counted as dropped): %s", self._name, exc,
+            )
 
     def shutdown(self) -> None:
         inner, self._inner = self._inner, None
@@ -79,31 +86,49 @@ class _Lazy:
 
 
 class _LazyBatchExporter:
-    """Shared body of the span and log wrappers: build per process, turn exceptions into a counted failure."""
+    """Shared body of the span and log wrappers: build per process, turn exceptions into a failure, and keep
+    failed batches in a bounded retry buffer (``retry_buffer_size`` items, 0 = off: failures are dropped)."""
 
     _signal = ""
     _success: Any = None
     _failure: Any = None
 
-    def __init__(self, factory: Callable[[], Any], name: str, drops: DropCounter) -> None:
+    def __init__(
+        self,
+        factory: Callable[[], Any],
+        name: str,
+        drops: DropCounter,
+        *,
+        retry_buffer_size: int = 0,
+        retry_max_age_s: float = 300.0,
+    ) -> None:
         self._lazy = _Lazy(factory, name)
         self._drops = drops
+        self.retry = RetryBuffer(
+            self._send, self._count_drop, max_items=retry_buffer_size, max_age_s=retry_max_age_s, name=name
+        )
 
-    def export(self, batch: Sequence) -> Any:
+    def _count_drop(self, count: int, reason: str) -> None:
+        self._drops.add(count, self._signal, reason)
+
+    def _send(self, batch: Sequence) -> bool:
         try:
-            result = self._lazy.get().export(batch)
+            return self._lazy.get().export(batch) is self._success
         except Exception as exc:
             self._lazy.warn_once(exc)
-            result = self._failure
-        if result is not self._success:
-            self._drops.add(len(batch), self._signal, "export_failed")
-        return result
+            return False
+
+    def export(self, batch: Sequence) -> Any:
+        return self._success if self.retry.export(batch) else self._failure
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
+        ok = self.retry.flush(timeout_millis)
         inner = self._lazy._inner
-        return inner.force_flush(timeout_millis) if inner is not None else True
+        # Some exporters' force_flush returns None: only an explicit False is a failure.
+        return (inner is None or inner.force_flush(timeout_millis) is not False) and ok
 
-    def shutdown(self) -> None:
+    def shutdown(self, timeout_millis: float = SHUTDOWN_TIMEOUT_MS, **kwargs: Any) -> None:
+        self.retry.shutdown(timeout_millis)
         self._lazy.shutdown()
 
 
@@ -116,7 +141,12 @@ class LazyLogExporter(_LazyBatchExporter, LogRecordExporter):
 
 
 class LazyMetricExporter(MetricExporter):
-    """Cumulative temporality (what Prometheus needs) with the SDK's default aggregations."""
+    """Cumulative temporality (what Prometheus needs) with the SDK's default aggregations.
+
+    No retry buffer: every collection carries the running totals, so after a failed export the next successful
+    one delivers what the failed one would have (only the intermediate points are missing). The failed points
+    are still counted as ``reason="export_failed"``.
+    """
 
     def __init__(self, factory: Callable[[], MetricExporter], name: str, drops: DropCounter) -> None:
         super().__init__()

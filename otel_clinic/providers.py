@@ -66,6 +66,8 @@ class Providers:
     drops: exporters.DropCounter
     prometheus_server: Any = None
     closers: list = field(default_factory=list)
+    # Our span/log exporters (each with a retry buffer), flushed by ClinicTelemetry.force_flush().
+    retrying_exporters: list = field(default_factory=list)
 
 
 def _queue_full(processor) -> bool:
@@ -118,13 +120,19 @@ def _scrub_wrappers(config: ClinicConfig, scrub_policy, meter=None):
     )
 
 
-def _signal_exporters(config: ClinicConfig, signal: str, kinds, lazy_cls, wrap, extras, drops) -> list:
-    """The configured exporters of one signal (lazy, fork-safe) plus caller-supplied ones, all behind the scrubber."""
-    configured = [
-        wrap(lazy_cls(exporters.exporter_factory(config, kind, signal), f"{kind} {signal}", drops))
-        for kind in kinds
-        if kind != "none"
-    ]
+def _signal_exporters(config: ClinicConfig, signal: str, kinds, lazy_cls, wrap, extras, drops, retrying: list) -> list:
+    """The configured exporters of one signal (lazy, fork-safe, with a retry buffer) plus caller-supplied ones,
+    all behind the scrubber (so the retry buffer holds scrubbed copies). ``retrying`` collects ours."""
+    configured = []
+    for kind in kinds:
+        if kind == "none":
+            continue
+        lazy = lazy_cls(
+            exporters.exporter_factory(config, kind, signal), f"{kind} {signal}", drops,
+            retry_buffer_size=config.retry_buffer_size, retry_max_age_s=config.retry_max_age_s,
+        )
+        retrying.append(lazy)
+        configured.append(wrap(lazy))
     return configured + [wrap(e) for e in extras]
 
 
@@ -190,8 +198,10 @@ def build_providers(
 
     # --- traces
     tracer_provider = TracerProvider(resource=resource, sampler=build_sampler(config), shutdown_on_exit=False)
+    retrying: list = []
     span_exporters = _signal_exporters(
-        config, "traces", config.traces_exporters, exporters.LazySpanExporter, wrap_spans, extra_span_exporters, drops
+        config, "traces", config.traces_exporters, exporters.LazySpanExporter, wrap_spans, extra_span_exporters, drops,
+        retrying,
     )
     for exporter in span_exporters:
         tracer_provider.add_span_processor(
@@ -207,7 +217,8 @@ def build_providers(
     # --- logs
     logger_provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
     log_exporters = _signal_exporters(
-        config, "logs", config.logs_exporters, exporters.LazyLogExporter, wrap_logs, extra_log_exporters, drops
+        config, "logs", config.logs_exporters, exporters.LazyLogExporter, wrap_logs, extra_log_exporters, drops,
+        retrying,
     )
     for exporter in log_exporters:
         logger_provider.add_log_record_processor(
@@ -218,7 +229,8 @@ def build_providers(
                 schedule_delay_millis=config.bsp_schedule_delay_ms,
             )
         )
-    return Providers(tracer_provider, meter_provider, logger_provider, drops, prometheus_server)
+    return Providers(tracer_provider, meter_provider, logger_provider, drops, prometheus_server,
+                     retrying_exporters=retrying)
 
 
 def stamp_new_instance(providers: Providers) -> None:

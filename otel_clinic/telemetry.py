@@ -11,7 +11,7 @@ from opentelemetry._logs import set_logger_provider
 from opentelemetry.sdk.trace import TracerProvider
 
 from otel_clinic import _state
-from otel_clinic.config import ClinicConfig, load_config
+from otel_clinic.config import ClinicConfig, load_config, sdk_disabled
 from otel_clinic.instruments import Instruments, set_instruments
 from otel_clinic.integrations.logging import LoggingSetup
 from otel_clinic.providers import Providers, build_providers, stamp_new_instance
@@ -22,6 +22,8 @@ _logger = logging.getLogger("otel_clinic")
 
 class ClinicTelemetry:
     """What ``setup()`` returns. Safe to call ``force_flush``/``shutdown`` more than once."""
+
+    disabled = False
 
     def __init__(self, config: ClinicConfig, providers: Providers, scrub_policy: Any, logging_setup: LoggingSetup) -> None:
         self.config = config
@@ -47,6 +49,12 @@ class ClinicTelemetry:
         for provider in (self.tracer_provider, self.logger_provider, self.meter_provider):
             try:
                 ok = bool(provider.force_flush(timeout_millis)) and ok
+            except Exception:
+                ok = False
+        # The SDK's batch processors do not flush their exporter: re-send what our retry buffers hold.
+        for exporter in self.providers.retrying_exporters:
+            try:
+                ok = bool(exporter.retry.flush(timeout_millis)) and ok
             except Exception:
                 ok = False
         return ok
@@ -88,6 +96,47 @@ class ClinicTelemetry:
             except Exception:
                 _logger.debug("Prometheus server shutdown failed", exc_info=True)
         set_instruments(None)
+
+
+class DisabledTelemetry:
+    """What ``setup()`` returns with ``OTEL_SDK_DISABLED=true``: nothing was installed (no providers, exporters,
+    Django or library patches, logging handlers or Sentry); ``force_flush``/``shutdown`` succeed and do nothing.
+
+    ``tracer_provider`` & co. are OpenTelemetry's global (no-op unless something else set them) providers.
+    """
+
+    disabled = True
+    providers = None
+    scrub_policy = None
+
+    def __init__(self) -> None:
+        self.config = ClinicConfig(traces_exporters=("none",), metrics_exporters=("none",), logs_exporters=("none",),
+                                   log_format="none", logs_bridge=False, instrument_django=False, instrumentations=())
+
+    @property
+    def tracer_provider(self):
+        return trace.get_tracer_provider()
+
+    @property
+    def meter_provider(self):
+        return metrics.get_meter_provider()
+
+    @property
+    def logger_provider(self):
+        from opentelemetry._logs import get_logger_provider
+
+        return get_logger_provider()
+
+    def force_flush(self, timeout_millis: int = 10_000) -> bool:
+        return True
+
+    def after_fork_in_child(self) -> None:
+        pass
+
+    def shutdown(self) -> None:
+        with _state.lock:
+            if _state.handle is self:
+                _state.handle = None
 
 
 def _scrub_policy(config: ClinicConfig, policy: Any) -> Any:
@@ -136,11 +185,20 @@ def setup(
     log_stream: Any = None,
     **overrides: Any,
 ) -> ClinicTelemetry:
+    """Build and install the pipeline once per process; see the README for settings.
+
+    With ``OTEL_SDK_DISABLED=true`` (the standard OpenTelemetry switch, e.g. for an incident or a bare-app
+    benchmark) nothing is read or installed and a :class:`DisabledTelemetry` handle is returned.
+    """
     with _state.lock:
         if _state.handle is not None:
             if overrides or extra_span_exporters or extra_metric_readers or extra_log_exporters:
                 _logger.warning("otel_clinic.setup() was already called; the new arguments are ignored")
             return _state.handle
+        if sdk_disabled():
+            _state.handle = DisabledTelemetry()
+            _logger.info("otel_clinic: OTEL_SDK_DISABLED=true, telemetry is off (setup() installed nothing)")
+            return _state.handle  # type: ignore[return-value]
         config = load_config(overrides)
         # New HTTP semantic conventions (http.server.request.duration in seconds, http.route); must be set
         # before any instrumentor initialises.
