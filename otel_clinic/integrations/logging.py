@@ -1,93 +1,120 @@
 """stdlib logging → OpenTelemetry logs, and a JSON stdout formatter carrying trace context and release.
 
-The OTel bridge (opentelemetry-instrumentation-logging's ``LoggingHandler``) sends records through the same exporters as spans, so logs are
-scrubbed in the export thread like everything else. The JSON formatter (python-json-logger) writes one object
-per line with ``trace_id``, ``span_id``, ``service`` and ``release``; it scrubs in the formatting thread
-because stdout has no export thread.
+Both keep the record's template (``scrubbing/logtemplates.py``): the body is the format string with typed
+placeholders for its arguments, and the arguments go to ``clinic.log.args`` scrubbed. The OTel bridge
+(opentelemetry-instrumentation-logging's ``LoggingHandler``) sends records through the same exporters as
+spans, so their scrubbing runs in the export thread. The JSON formatter writes one object per line with
+``trace_id``, ``span_id``, ``service`` and ``release``; it scrubs only what can carry data (the message,
+arguments, exception text, ``extra`` fields), with the engine's memo, since templates repeat.
+
+Django's own loggers and Python warnings are rewritten at their source by a logger filter (``django_logs.py``),
+so Django's console handlers and runserver's access lines are covered too.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
-from datetime import datetime
+import time
 from typing import Any
 
 from opentelemetry import trace
 from pythonjsonlogger.json import JsonFormatter
 
 from otel_clinic.config import ClinicConfig
-
+from otel_clinic.integrations.django_logs import SourceFilters
+from otel_clinic.scrubbing.logtemplates import ARGS_ATTRIBUTE, record_args, record_message
 
 _SAFE_FIELDS = ("timestamp", "level", "logger", "service", "release", "environment", "trace_id", "span_id")
+# LogRecord attributes that are not user ``extra`` fields (logging's own plus what Django/OTel add).
+_RECORD_FIELDS = frozenset(vars(logging.makeLogRecord({}))) | {
+    "message", "asctime", "request", "otelSpanID", "otelTraceID", "otelTraceSampled", "otelServiceName",
+    "color_message", "server_time", "taskName",
+}
+_PRIMITIVES = (str, bool, int, float, bytes, type(None))
 
 
-def without_raw_path(record: logging.LogRecord) -> logging.LogRecord:
-    """Django's ``django.request``/``django.server`` records carry the raw request path in their arguments
-    ("Not Found: /api/patients/by-name/JaneRoe/"); return a copy naming the route template instead."""
-    if record.name not in ("django.request", "django.server") or not isinstance(record.args, tuple) or not record.args:
-        return record
-    request = getattr(record, "request", None)
-    route = getattr(getattr(request, "resolver_match", None), "route", None)
-    placeholder = "/" + route.lstrip("/") if route else "[path]"
-    args = list(record.args)
-    if record.name == "django.request" and len(args) >= 2:
-        args[1] = placeholder  # "%s: %s" % (reason_phrase, request.path)
-    elif record.name == "django.server" and isinstance(args[0], str):
-        parts = args[0].split(" ")  # "GET /raw/path?query HTTP/1.1"
-        if len(parts) >= 2:
-            parts[1] = placeholder
-        args[0] = " ".join(parts)
-    copy = logging.makeLogRecord(record.__dict__)
-    copy.args = tuple(args)
-    return copy
+class TemplateFormatter(logging.Formatter):
+    """Formats a record as its template with typed placeholders (never with its raw arguments)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return record_message(record)
 
 
 class ClinicJsonFormatter(JsonFormatter):
+    """One JSON object per line; PHI-scrubbed when given a policy (fails closed to our own fields)."""
+
     def __init__(self, *args: Any, service: str = "", release: str = "", environment: str = "", scrub_policy: Any = None, **kwargs: Any) -> None:
-        kwargs.setdefault("fmt", "%(levelname)s %(name)s %(message)s")
-        kwargs.setdefault("rename_fields", {"levelname": "level", "name": "logger"})
-        kwargs.setdefault("timestamp", True)  # ISO-8601 UTC
+        kwargs.setdefault("timestamp", True)
         super().__init__(*args, **kwargs)
         self._static = {"service": service, "release": release, "environment": environment}
         self._policy = scrub_policy
 
     def format(self, record: logging.LogRecord) -> str:
-        return super().format(without_raw_path(record))
+        try:
+            data = self._fields(record)
+        except Exception:
+            # Fail closed: keep the line (so the event is visible) but only the fields we wrote ourselves.
+            data = {k: v for k, v in self._base(record).items() if k in _SAFE_FIELDS}
+            data["message"] = "[UNSCRUBBABLE]"
+        return self.serialize_log_record(data)
 
-    def add_fields(self, log_record: dict, record: logging.LogRecord, message_dict: dict) -> None:
-        super().add_fields(log_record, record, message_dict)
-        if isinstance(log_record.get("timestamp"), datetime):
-            log_record["timestamp"] = log_record["timestamp"].isoformat()
-        log_record.update(self._static)
+    def _base(self, record: logging.LogRecord) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "timestamp": _iso(record.created),
+            "level": record.levelname,
+            "logger": record.name,
+        }
+        data.update(self._static)
         ctx = trace.get_current_span().get_span_context()
         if ctx.is_valid:
-            log_record["trace_id"] = format(ctx.trace_id, "032x")
-            log_record["span_id"] = format(ctx.span_id, "016x")
-        for noisy in ("request", "otelSpanID", "otelTraceID", "otelTraceSampled", "otelServiceName", "color_message"):
-            log_record.pop(noisy, None)
+            data["trace_id"] = format(ctx.trace_id, "032x")
+            data["span_id"] = format(ctx.span_id, "016x")
+        return data
 
-    def process_log_record(self, log_record: dict) -> dict:
-        if self._policy is None:
-            return log_record
-        try:
-            scrubbed = self._policy.scrub(log_record)
-            if isinstance(scrubbed, dict):
-                return scrubbed
-        except Exception:
-            pass
-        # Fail closed: keep the line (so the event is visible) but only the fields we wrote ourselves.
-        safe = {k: log_record[k] for k in _SAFE_FIELDS if k in log_record}
-        safe["message"] = "[UNSCRUBBABLE]"
-        return safe
+    def _fields(self, record: logging.LogRecord) -> dict[str, Any]:
+        data = self._base(record)
+        policy = self._policy
+        message = record_message(record)
+        args = record_args(record)
+        exc_text = self.formatException(record.exc_info) if record.exc_info else record.exc_text
+        stack = self.formatStack(record.stack_info) if record.stack_info else None
+        extra = {
+            k: v for k, v in record.__dict__.items()
+            if k not in _RECORD_FIELDS and not k.startswith("_") and isinstance(v, _PRIMITIVES)
+        }
+        if policy is not None:
+            engine = policy.engine
+            message = engine.scrub_text(message)
+            if args:
+                args = [engine.scrub_argument(a) for a in args]
+            if exc_text:
+                exc_text = engine.scrub_stacktrace(exc_text)
+            if stack:
+                stack = engine.scrub_stacktrace(stack)
+            if extra:
+                extra = policy.scrub_attributes(extra)
+        data["message"] = message
+        if args:
+            data["args"] = args
+        if exc_text:
+            data["exc_info"] = exc_text
+        if stack:
+            data["stack_info"] = stack
+        for key, value in extra.items():
+            data.setdefault(key, value)
+        return data
 
 
-_PRIMITIVES = (str, bool, int, float, bytes, type(None))
+def _iso(created: float) -> str:
+    seconds = int(created)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{int((created - seconds) * 1e6):06d}+00:00"
 
 
 def _make_bridge(level: int, logger_provider: Any) -> logging.Handler:
-    """opentelemetry-instrumentation-logging's handler, minus non-primitive ``extra`` values (Django attaches the
-    whole request object, whose repr carries the raw path) that would otherwise be stringified into attributes."""
+    """opentelemetry-instrumentation-logging's handler with our body (the template) and attributes (the
+    arguments as ``clinic.log.args``; no non-primitive ``extra`` values: Django attaches the whole request
+    object, whose repr carries the raw path)."""
     from opentelemetry.instrumentation.logging.handler import LoggingHandler
 
     class ClinicLoggingHandler(LoggingHandler):
@@ -95,7 +122,7 @@ def _make_bridge(level: int, logger_provider: Any) -> logging.Handler:
             # A logging call must never raise into the app (stdlib handlers report through handleError; we
             # drop the record instead, as its text may be what failed to format).
             try:
-                super().emit(without_raw_path(record))
+                super().emit(record)
             except Exception:
                 pass
 
@@ -105,22 +132,34 @@ def _make_bridge(level: int, logger_provider: Any) -> logging.Handler:
                 k: v for k, v in attributes.items()
                 if isinstance(v, _PRIMITIVES) or (isinstance(v, (list, tuple)) and all(isinstance(i, _PRIMITIVES) for i in v))
             }
+            args = record_args(record)
+            if args:
+                kept[ARGS_ATTRIBUTE] = args
             return kept, event_name
 
-    return ClinicLoggingHandler(level=level, logger_provider=logger_provider)
+    handler = ClinicLoggingHandler(level=level, logger_provider=logger_provider)
+    handler.setFormatter(TemplateFormatter())
+    return handler
 
 
 class LoggingSetup:
-    """Attaches our handlers to the root logger and removes exactly them on shutdown."""
+    """Attaches our handlers to the root logger, our source filters to Django's loggers and Python warnings,
+    and removes exactly them on shutdown."""
 
     def __init__(self) -> None:
         self.handlers: list[logging.Handler] = []
         self._previous_level: int | None = None
+        self._sources: SourceFilters | None = None
+        self._captured_warnings = False
 
     def install(self, config: ClinicConfig, logger_provider: Any, scrub_policy: Any = None, stream: Any = None) -> None:
         root = logging.getLogger()
         self._previous_level = root.level
         root.setLevel(getattr(logging, config.log_level))
+        # Django's loggers (raw paths, the Host header) and warnings (cache keys) are fixed where they are
+        # logged, so every handler sees the rewritten record, ours and Django's console handlers alike.
+        self._sources = SourceFilters(scrub_policy if config.scrub_enabled else None)
+        self._sources.install()
         if config.logs_bridge:
             bridge = _make_bridge(getattr(logging, config.log_level), logger_provider)
             # Our own exporters' warnings must not loop back into the log pipeline.
@@ -137,7 +176,12 @@ class LoggingSetup:
                 )
             self.handlers.append(handler)
         for handler in self.handlers:
+            # ...and again on our handlers, for records propagated from loggers we did not know by name.
+            handler.addFilter(self._sources.filter)
             root.addHandler(handler)
+        if not logging.getLogger("py.warnings").handlers and not _warnings_captured():
+            logging.captureWarnings(True)
+            self._captured_warnings = True
 
     def uninstall(self) -> None:
         root = logging.getLogger()
@@ -148,5 +192,15 @@ class LoggingSetup:
             except Exception:
                 pass
         self.handlers.clear()
+        if self._sources is not None:
+            self._sources.uninstall()
+            self._sources = None
+        if self._captured_warnings:
+            logging.captureWarnings(False)
+            self._captured_warnings = False
         if self._previous_level is not None:
             root.setLevel(self._previous_level)
+
+
+def _warnings_captured() -> bool:
+    return getattr(logging, "_warnings_showwarning", None) is not None

@@ -19,6 +19,7 @@ from typing import Any
 import re2
 
 from otel_clinic.scrubbing.detectors import Detector, boundary_ok, preceding
+from otel_clinic.scrubbing.freetext import FreeTextFilter, NameFinderLike, looks_like_traceback, scrub_stacktrace
 from otel_clinic.scrubbing.keys import KeyAction, KeyRules
 from otel_clinic.scrubbing.sql import obfuscate_sql
 from otel_clinic.scrubbing.url import scrub_path, scrub_url
@@ -33,6 +34,8 @@ _MEMO_TYPES = frozenset({str, int, float, bool})
 _ATTR_MEMO_MAX = 8192
 _REJECTION_BUDGET = 512  # rejected candidates re-scanned from their next character, per value
 _CANDIDATE_BUDGET = 1024  # detector candidates examined per value: bounds the worst case CPU
+
+_KEYED_DETECTORS = frozenset({"keyed_value", "keyed_exact"})
 
 _re2_options = re2.Options()
 _re2_options.log_errors = False  # invalid user patterns become ConfigError, not stderr noise
@@ -52,8 +55,14 @@ class Engine:
         hmac_key: bytes | None,
         max_value_bytes: int,
         cache_size: int = 4096,
+        names: NameFinderLike | None = None,
+        free_text: bool = True,
+        is_common_word: Any = None,
     ) -> None:
         self.detectors = detectors
+        # Free text is hostile by default: after the context detectors, quoted literals, dates, identifier shapes
+        # and names are masked by shape (freetext.py).
+        self.free_text = FreeTextFilter(names, self.pseudonym, is_common_word) if free_text else None
         self.keys = key_rules
         self._hmac_key = hmac_key
         self.max_value_bytes = max_value_bytes
@@ -122,12 +131,31 @@ class Engine:
                 if not hits:
                     return text, _NO_HITS
                 return json.dumps(cleaned, ensure_ascii=False), tuple(hits.elements())
+        if self.free_text is not None and looks_like_traceback(text):
+            # A traceback in a message or log body: frames and code lines are not free text.
+            return scrub_stacktrace(text, self.scrub_text, self.scrub_code), _NO_HITS
         out = self._apply_detectors(text, found)
+        if self.free_text is not None:
+            out = self.free_text.apply(out, found)
         if truncated:
             out += TRUNCATED_MARK
         return out, tuple(found)
 
-    def _apply_detectors(self, text: str, found: list[str]) -> str:
+    def scrub_code(self, text: str, hits: Counter[str] | None = None) -> str:
+        """A source line (traceback, Sentry frame): the pattern detectors only. Code is not free text, and
+        ``name=self.urlconf_name`` is not a ``name=`` field."""
+        try:
+            found: list[str] = []
+            out = self._apply_detectors(text, found, code=True)
+        except Exception:
+            if hits is not None:
+                hits["scrub_error"] += 1
+            return REDACTED
+        if found and hits is not None:
+            hits.update(found)
+        return out
+
+    def _apply_detectors(self, text: str, found: list[str], code: bool = False) -> str:
         regex = self.regex
         if regex is None:
             return text
@@ -160,6 +188,8 @@ class Engine:
             value_b = m.group(self._value_group[idx])
             value = value_b.decode("utf-8", "replace")
             ok = boundary_ok(data, start, end, det.boundary) and (det.validator is None or det.validator(value))
+            if code and det.name in _KEYED_DETECTORS:
+                ok = False
             replacement: str | None = None
             keep = len(value)
             if ok and det.trim is not None:
@@ -229,6 +259,29 @@ class Engine:
 
     # ---------------------------------------------------------------- structures
 
+    def scrub_argument(self, value: Any, hits: Counter[str] | None = None) -> Any:
+        """A log/message argument, on its own: like free text, and a value that is nothing but a name
+        ("Grace Baker", "amara okafor") is a name even when its words are also ordinary words."""
+        if value is None or isinstance(value, bool):
+            return value
+        text = value if isinstance(value, str) else str(value)
+        out = self.scrub_text(text, hits)
+        ft = self.free_text
+        if ft is not None and out == text and isinstance(value, str) and ft.bare_value_is_data(out):
+            if hits is not None:
+                hits["name_text"] += 1
+            return self.pseudonym("[NAME]" if ft.names is not None and ft.names.is_name(out) else REDACTED, out)
+        return value if out == text and isinstance(value, (int, float)) else out
+
+    def scrub_stacktrace(self, text: str, hits: Counter[str] | None = None) -> str:
+        """A traceback: frames and source lines kept, message lines scrubbed as free text. Never raises."""
+        try:
+            return scrub_stacktrace(text, lambda line: self.scrub_text(line, hits), lambda line: self.scrub_code(line, hits))
+        except Exception:
+            if hits is not None:
+                hits["scrub_error"] += 1
+            return REDACTED
+
     def scrub_value(self, value: Any, key: str | None = None, hits: Counter[str] | None = None) -> Any:
         """Scrub any value (nested mappings/sequences included). Never raises."""
         try:
@@ -287,6 +340,12 @@ class Engine:
             path, _, query = value.partition("?")
             out = scrub_path(path, route)
             return self._count_if_changed(value, self.scrub_text(out, hits), hits, "url")
+        if action is KeyAction.ARGUMENT:
+            items = value if isinstance(value, (list, tuple)) else (value,)
+            out_items = [self.scrub_argument(v, hits) for v in items]
+            return tuple(out_items) if isinstance(value, tuple) else out_items if isinstance(value, list) else out_items[0]
+        if action is KeyAction.STACKTRACE and isinstance(value, str):
+            return self.scrub_stacktrace(value, hits)
         if action is KeyAction.SQL and isinstance(value, str):
             out = obfuscate_sql(value)
             return self._count_if_changed(value, self.scrub_text(out, hits), hits, "sql")

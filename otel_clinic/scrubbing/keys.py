@@ -20,6 +20,8 @@ class KeyAction(enum.Enum):
     PATH = "path"  # URL path / target: route template when known, else id-like segments replaced
     SQL = "sql"  # literals -> ?
     TEXT = "text"  # value detectors
+    ARGUMENT = "argument"  # log/message arguments: free text, and a value that is wholly a name is a name
+    STACKTRACE = "stacktrace"  # a traceback: frames kept, message lines scanned as free text
 
 
 def key_tokens(key: str) -> list[str]:
@@ -106,6 +108,8 @@ KEY_RULE_EXEMPT: frozenset[str] = frozenset(
 URL_KEYS: frozenset[str] = frozenset({"url.full", "http.url", "url.original", "http.request.url", "url"})
 PATH_KEYS: frozenset[str] = frozenset({"url.path", "http.target", "url.template"})
 SQL_KEYS: frozenset[str] = frozenset({"db.statement", "db.query.text", "db.query.summary"})
+ARGUMENT_KEYS: frozenset[str] = frozenset({"clinic.log.args"})
+STACKTRACE_KEYS: frozenset[str] = frozenset({"exception.stacktrace", "exc_info", "stack_info"})
 # Query strings are never exported: replaced whole.
 QUERY_KEYS: frozenset[str] = frozenset(
     {"url.query", "url.fragment", "http.query", "http.fragment", "query_string", "querystring"}
@@ -180,6 +184,10 @@ class KeyRules:
             return KeyAction.PATH
         if lowered in SQL_KEYS:
             return KeyAction.SQL
+        if lowered in ARGUMENT_KEYS:
+            return KeyAction.ARGUMENT
+        if lowered in STACKTRACE_KEYS:
+            return KeyAction.STACKTRACE
         if lowered in QUERY_KEYS:
             return KeyAction.SENSITIVE
         if lowered in KEY_RULE_EXEMPT:

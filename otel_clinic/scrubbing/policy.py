@@ -63,6 +63,9 @@ class ScrubPolicy:
     max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES
     metric_attribute_keys: frozenset[str] = DEFAULT_METRIC_ATTRIBUTE_KEYS
     detect_keyed_values: bool = True  # the free-text "ssn=…" detector built from sensitive_keys
+    # Free text is default-deny: quoted literals, dates, identifier shapes and lexicon names are masked by shape
+    # after the context detectors (freetext.py, names.py).
+    free_text: bool = True
 
     def __post_init__(self) -> None:
         if self.replacement not in ("placeholder", "hmac"):
@@ -184,6 +187,8 @@ class ScrubPolicy:
                         KeyRules(self.sensitive_keys, self.exact_sensitive_keys, self.allowed_keys),
                         hmac_key=self.hmac_key if self.replacement == "hmac" else None,
                         max_value_bytes=self.max_value_bytes,
+                        free_text=self.free_text,
+                        **(_lexicon() if self.free_text else {}),
                     )
                     object.__setattr__(self, "_engine", engine)
         return engine
@@ -210,6 +215,16 @@ class ScrubPolicy:
 
     def is_sensitive_key(self, key: str) -> bool:
         return self.engine.keys.is_sensitive_name(key)
+
+
+def _lexicon() -> dict[str, Any]:
+    """The shipped name lexicon (loaded once per process) for the free-text filter."""
+    try:  # TEMP until names.py lands
+        from otel_clinic.scrubbing.names import default_name_finder
+    except ImportError:
+        return {}
+    finder = default_name_finder()
+    return {"names": finder, "is_common_word": getattr(finder, "is_common_word", None)}
 
 
 def _split_list(raw: str) -> list[str]:

@@ -1,0 +1,385 @@
+"""The free-text filter: what the pattern detectors cannot know, masked by shape.
+
+Free text (log messages, exception messages, status descriptions, warning text) is hostile by default:
+Python and Django quote user input verbatim (``invalid literal for int() with base 10: '…'``), applications
+log identifiers with no context word, and names come in any case. After the context detectors ran, this
+filter masks, in one left-to-right pass:
+
+* **quoted literals** (``'…'``, ``"…"``, ``“…”``, ``‘…’``, ``«…»``) unless the literal is code-shaped
+  (``'NoneType'``, ``'urlconf_name'``, ``"clinic_patient"``, ``'django.contrib.auth'``);
+* **dates** in any common format unless they are timestamps with a time part;
+* **identifier-shaped tokens**: five or more digits, or letters mixed with a run of four or more digits,
+  taking the whole token and digit groups ("4111 1111 1111 1111") so nothing is masked by halves,
+  unless the token is a known-safe form (hex trace/span ids, UUIDs, versions, decimals, ports, epoch
+  timestamps, numbers with a unit or after a word such as ``pid``/``port``/``line``);
+* **person names** from the shipped lexicon (``names.py``), as whole runs, and any name word glued to a
+  ``[NAME]`` placeholder a context detector left behind.
+
+Placeholders already in the text (``[SSN]``, ``[MRN:3f9a0c2b1d]``) are never touched again.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Protocol
+
+ID = "[ID]"
+DATE = "[DATE]"
+NAME = "[NAME]"
+QUOTED = "[REDACTED]"
+
+# Where masking must not go: placeholders we (or a context detector) produced.
+_PLACEHOLDER = r"\[[A-Z][A-Z_]*(?::[0-9a-f]{6,16})?\]"
+
+_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]{0,6}\.?"
+_DATE = (
+    r"\d{4}[-/]\d{1,2}[-/]\d{1,2}|\d{4}\.\d{2}\.\d{2}"  # 1958-07-30, 1958.07.30 (not 2026.11.0: a version)
+    r"|\d{1,2}[-/]\d{1,2}[-/]\d{2,4}|\d{1,2}\.\d{1,2}\.\d{4}"  # 07/30/1958, 30.07.1958 (not 4.2.11: a version)
+    rf"|\d{{1,2}}(?:st|nd|rd|th)?[-/ ]{_MONTH}[-/ ,]{{1,2}}\d{{2,4}}"  # 30 Jul 1958, 30-Jul-58
+    rf"|{_MONTH}\s{{1,3}}\d{{1,2}}(?:st|nd|rd|th)?,?\s{{1,3}}\d{{4}}"  # July 30, 1958
+)
+_TIME = r"(?:T|\s{1,2}|,\s?|:)\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?(?:\s?Z|\s?[+-]\d{2}:?\d{2}|\s?UTC)?"
+
+# One scanner for everything; alternatives are tried left to right at each position. Every repetition is
+# separator-delimited, so matching stays linear on long values.
+_SCAN = re.compile(
+    rf"(?P<ph>{_PLACEHOLDER})"
+    r"|(?P<quote>(?<![\w\\])'(?P<q1>[^'\n]{0,512})'(?![\w])"
+    r'|(?<![\w\\])"(?P<q2>[^"\n]{0,512})"(?![\w])'
+    r"|“(?P<q3>[^”\n]{0,512})”|‘(?P<q4>[^’\n]{0,512})’|«(?P<q5>[^»\n]{0,512})»)"
+    rf"|(?P<date>(?<![\w.:/@+-])(?:{_DATE})(?P<time>{_TIME})?(?![\w/]|[.:-]\d))"
+    # digit-bearing tokens (the lookahead keeps plain words off this path); digit groups separated by one
+    # space or dash are one token when there are 3+ of them ("4111 1111 1111 1111", "123 45 6789"), so nothing is
+    # masked by halves; two groups ("200 1234" in an access line) stay apart
+    r"|(?P<tok>(?<![A-Za-z0-9_@%])(?=[A-Za-z0-9_./#-]*\d)"
+    r"(?:\d{2,6}(?:[ -]\d{2,6}){2,7}(?![A-Za-z0-9_])|[A-Za-z0-9_]+(?:[-./#][A-Za-z0-9_]+)*))",
+    re.IGNORECASE,
+)
+
+_HEX_ID = re.compile(
+    r"(?:0x)?[0-9a-f]{16}|(?:0x)?[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{64}|0x[0-9a-f]{1,16}"
+    r"|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+    re.IGNORECASE,
+)
+_VERSION = re.compile(r"v?\d{1,4}(?:\.\d{1,4}){1,3}(?:[-+.]?[A-Za-z][A-Za-z0-9.]*)?", re.IGNORECASE)
+_SSN_DOTTED = re.compile(r"\d{3}\.\d{2}\.\d{4}")
+_DECIMAL = re.compile(r"\d+\.\d+")
+_EPOCH = re.compile(r"1[5-9]\d{8}(?:\d{3}|\d{6}|\d{9})?")
+_UNIT = re.compile(
+    r"\d+(?:\.\d+)?(?:ms|s|sec|secs|us|µs|ns|m|min|h|hrs|d|b|kb|kib|mb|mib|gb|gib|tb|px|hz|khz|mhz|ghz|x|rps|qps)",
+    re.IGNORECASE,
+)
+_UNIT_AFTER = re.compile(
+    r"\s?(?:ms|s|sec|secs|seconds|second|us|µs|microseconds|ns|minutes|min|mins|hours|h|bytes|byte|b|kb|kib|mb|mib"
+    r"|gb|gib|rows|row|items|item|records|record|spans|span|requests|request|req/s|queries|query|times|tasks|task"
+    r"|messages|message|events|event|ops|entries|keys|objects|files|lines|chars|characters|points|samples|%)\b",
+    re.IGNORECASE,
+)
+# A number after one of these words counts something of ours, not a person.
+_SAFE_BEFORE = frozenset({
+    "pid", "ppid", "tid", "port", "line", "lineno", "errno", "thread", "build", "version", "offset", "size",
+    "length", "len", "count", "total", "limit", "timeout", "attempt", "retry", "retries", "worker", "workers",
+    "status", "code", "took", "after", "elapsed", "duration", "in", "max", "min", "maxsize", "bytes", "uid", "gid",
+    "fd", "seq", "sequence", "savepoint", "process", "transaction", "txid", "xid", "lsn", "job", "connection", "generation", "epoch", "step", "batch", "chunk", "queue", "backlog", "capacity",
+})
+_AFTER_IP = re.compile(r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}['\"]?,\s?$")
+_AFTER_STATUS = re.compile(r"\"\s[1-5]\d\d\s$")
+_WORD_BEFORE = re.compile(r"([A-Za-z_]+)[\s:=#]{1,3}$")
+
+# Quoted literals that are code, not data: identifiers, dotted paths, type names.
+_CODE_LITERAL = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:[.:]{1,2}[A-Za-z_][A-Za-z0-9_]*)*")
+_CAMEL = re.compile(r"[a-z][A-Z]|^[A-Z]{2,}[a-z]")
+# A literal made only of format directives ('%s', '%(name)s', '{0}', '%Y-%m-%d'): a template, not data.
+_FORMAT_ONLY = re.compile(r"(?:%(?:\([^)]{1,40}\))?[-#0 +]*\d*(?:\.\d+)?[a-zA-Z%]|\{[^{}]{0,40}\}|[\s:=,./_-])+")
+_CODE_WORDS = frozenset({
+    "http", "https", "ftp", "ws", "wss", "tcp", "udp", "tls", "ssl", "utf-16", "md5", "sha1", "sha256",
+    "str", "int", "float", "bool", "bytes", "dict", "list", "tuple", "set", "frozenset", "object", "type", "none",
+    "nonetype", "function", "method", "module", "null", "true", "false", "self", "cls", "args", "kwargs", "utf-8",
+    "get", "post", "put", "patch", "delete", "head", "options", "default", "id", "pk", "slug", "format", "json",
+    "html", "xml", "csv", "text", "plain", "ascii", "utf8", "latin-1",
+})
+
+
+class NameFinderLike(Protocol):
+    def spans(self, text: str) -> list[tuple[int, int]]: ...
+
+    def is_name(self, value: str) -> bool: ...
+
+
+class FreeTextFilter:
+    """Masks quoted literals, dates, identifier shapes and names in free text.
+
+    ``token`` turns (placeholder, original value) into what is written (a placeholder, or an HMAC pseudonym).
+    ``is_common_word`` (optional) keeps quoted single words that are ordinary vocabulary (``KeyError: 'email'``).
+    """
+
+    def __init__(
+        self,
+        names: NameFinderLike | None,
+        token: Callable[[str, str], str],
+        is_common_word: Callable[[str], bool] | None = None,
+    ) -> None:
+        self._names = names
+        self.names = names
+        self._token = token
+        self._common = is_common_word
+
+    def apply(self, text: str, found: list[str], depth: int = 0) -> str:
+        out: list[str] = []
+        last = 0
+        for m in _SCAN.finditer(text):
+            kind = m.lastgroup
+            if kind == "ph":
+                continue
+            start, end = m.span()
+            replacement: str | None = None
+            if kind == "quote":
+                inner = next(g for g in m.group("q1", "q2", "q3", "q4", "q5") if g is not None)
+                verdict = KEEP if _code_context(text, start, end) else self._quoted(inner)
+                q_open, q_close = text[start], text[end - 1]
+                if verdict is MASK:
+                    replacement = f"{q_open}{self._token(QUOTED, inner)}{q_close}"
+                    found.append("quoted")
+                elif verdict is SCAN and depth < 2:
+                    scanned = self.apply(inner, found, depth + 1)
+                    if scanned != inner:
+                        replacement = f"{q_open}{scanned}{q_close}"
+            elif kind == "date":
+                if m.group("time") is None:  # a timestamp with a time part is ours, not a birth date
+                    replacement = self._token(DATE, m.group())
+                    found.append("date_text")
+            elif kind == "tok":
+                value = m.group()
+                if _identifier_shaped(value) and not _safe_number(text, start, end, value):
+                    replacement = self._token(ID, value)
+                    found.append("identifier_text")
+            if replacement is not None:
+                out.append(text[last:start])
+                out.append(replacement)
+                last = end
+        if out:
+            out.append(text[last:])
+            text = "".join(out)
+        return self._mask_names(text, found)
+
+    # ------------------------------------------------------------------ names
+
+    def _mask_names(self, text: str, found: list[str]) -> str:
+        names = self._names
+        if names is None:
+            return text
+        spans = names.spans(text)
+        spans += _glued_to_name_placeholder(text, names)
+        if not spans:
+            return text
+        spans.sort()
+        out: list[str] = []
+        last = 0
+        for start, end in spans:
+            if start < last:  # overlapping runs: extend the previous one
+                if end > last:
+                    out[-1] = self._token(NAME, text[start:end])
+                    last = end
+                continue
+            if "[" in text[start:end]:
+                continue  # never mask across one of our placeholders
+            out.append(text[last:start])
+            out.append(self._token(NAME, text[start:end]))
+            found.append("name_text")
+            last = end
+        if not out:
+            return text
+        out.append(text[last:])
+        return "".join(out)
+
+    # ------------------------------------------------------------------ quoted literals
+
+    def bare_value_is_data(self, value: str) -> bool:
+        """A value on its own (a log argument): wholly a name, or words that are neither code nor vocabulary
+        ('Canaryson', 'okonkwo'), is data about someone; sentences are left to the free-text pass."""
+        stripped = value.strip()
+        if not stripped or not any(c.isalpha() for c in stripped):
+            return False
+        if self._names is not None and self._names.is_name(stripped):
+            return True
+        return self._quoted(stripped) is MASK
+
+    def _quoted(self, inner: str) -> object:
+        """KEEP a quoted literal that is code or vocabulary, SCAN one that is a sentence (its words are judged
+        like any free text), MASK a value: user input quoted back ('amara okafor', 'Canaryson')."""
+        if not any(c.isalpha() for c in inner) or len(inner) <= 1 or inner[0] == "\\":
+            return KEEP  # numbers, IPs, dates: the digit and date rules judge them unquoted
+        if _REQUEST_LINE.fullmatch(inner) or _FORMAT_ONLY.fullmatch(inner):
+            return KEEP  # "GET /api/x/ HTTP/1.1" (the path was scanned by the path detector), '%Y-%m-%d'
+        words = inner.split()
+        if len(words) == 1:
+            return KEEP if self._code_word(inner) else MASK
+        if self._names is not None and self._names.spans(inner):
+            return SCAN  # the name pass masks the name run, the rest stays readable
+        if len(words) >= 3 and self._common is not None:
+            plain = sum(1 for w in words if w.islower() and w.isalpha() and self._common(w))
+            if plain >= 2:
+                return SCAN  # 'Timeout reading from socket': a message, not a value
+        return KEEP if all(self._code_word(w) for w in words if any(c.isalpha() for c in w)) else MASK
+
+    def _code_word(self, word: str) -> bool:
+        """One token: code (identifiers, dotted paths, slugs, paths, constants) or ordinary vocabulary."""
+        word = word.strip(".,;:()[]{}<>!?")
+        if not word or not any(c.isalpha() for c in word):
+            return True
+        lowered = word.lower()
+        if lowered in _CODE_WORDS:
+            return True
+        runs = [len(r) for r in re.findall(r"\d+", word)]
+        if max(runs, default=0) >= (5 if "_" in word else 4):
+            return False  # an identifier-shaped number inside ('MRN-00123456', 'p_123456789')
+        parts = [p for p in _WORD_SPLIT.split(word) if p]
+        if self._names is not None and self._names.is_name(" ".join(parts)):
+            return False
+        if _CODE_LITERAL.fullmatch(word) and ("_" in word or "." in word or ":" in word or _CAMEL.search(word)):
+            return True  # snake_case, dotted.paths, CamelCase, HTTP_HOST
+        if word.isupper() and len(word) >= 2:
+            return True  # constants, SQL keywords ('ORDER')
+        if _SLUG.fullmatch(word) and any(c in word for c in "-./:@"):
+            # slugs, paths, URLs, images (clinic-web, redis:7.2.4-alpine, /srv/app/media) unless a part is a name
+            return not (self._names is not None and self._names.spans(" ".join(parts)))
+        return self._common is not None and self._common(lowered)
+
+
+KEEP, SCAN, MASK = object(), object(), object()
+_WORD_SPLIT = re.compile(r"[-._/:@~+]+")
+_SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/:@~+-]*")
+
+
+def _code_context(text: str, start: int, end: int) -> bool:
+    """Quotes that code writes around code: traceback file paths (File "/app/views.py"), SQL identifier
+    chains ("clinic_patient"."dob")."""
+    return (
+        text[max(0, start - 5) : start] == "File "
+        or text[end : end + 2] in ('."', ".'")
+        or text[max(0, start - 2) : start] in ('".', "'.")
+        or _SQL_BEFORE.search(text, max(0, start - 12), start) is not None
+        or text[end : end + 1] == ":" and text[max(0, start - 1) : start] in ("{", " ", ",")  # a mapping key
+    )
+
+
+_REQUEST_LINE = re.compile(r"(?:GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS|TRACE|CONNECT) [^\s?#]{1,2000} HTTP/\d(?:\.\d)?")
+_SQL_BEFORE = re.compile(r"\b(?:FROM|JOIN|INTO|UPDATE|TABLE|ON|EXISTS|INDEX|SAVEPOINT)\s$")
+
+
+def _is_placeholder(text: str) -> bool:
+    return re.fullmatch(_PLACEHOLDER, text) is not None
+
+
+# Medicare Beneficiary Identifier: 11 characters, digits and letters interleaved (1EG4-TE5-MK73).
+_MBI = re.compile(r"[1-9][A-Z][A-Z0-9]\d-?[A-Z][A-Z0-9]\d-?[A-Z]{2}\d{2}", re.IGNORECASE)
+
+
+def _identifier_shaped(value: str) -> bool:
+    """Digits only: five or more, with a run of three (SSN, MRN, ZIP, phone, card numbers; not ip-10-0-0-5 or
+    1.2.3.4.5). Letters and digits: a run of four digits (member, licence, account numbers) or an MBI."""
+    runs = [len(r) for r in re.findall(r"\d+", value)]
+    longest = max(runs, default=0)
+    if not any(c.isalpha() for c in value):
+        return sum(runs) >= 5 and longest >= 3
+    return longest >= 4 or (sum(runs) >= 3 and _MBI.fullmatch(value) is not None)
+
+
+def _safe_number(text: str, start: int, end: int, value: str) -> bool:
+    """Known-safe forms of digit-bearing tokens: ids we generate, versions, measurements, ports, counts."""
+    if _HEX_ID.fullmatch(value) or _UNIT.fullmatch(value) or _DECIMAL.fullmatch(value):
+        return True
+    if _VERSION.fullmatch(value) and not _SSN_DOTTED.fullmatch(value):
+        return True
+    if value.isdigit() and len(value) <= 7 and text[start - 1 : start] == "[" and text[end : end + 1] == "]":
+        return True  # [12345]: a process id in a log prefix (gunicorn, Celery)
+    if len(set(value)) == 1:
+        return True  # 00000000: a zero hash or filler, not anyone's number
+    if start > 1 and text[start - 1] == ":" and (text[start - 2].isalnum() or text[start - 2] == "]"):
+        port = value.split("/", 1)[0]
+        if port.isdigit() and len(port) <= 5 and int(port) <= 65535:
+            return True  # host:port, host:port/db
+    if value.isdigit():
+        if _EPOCH.fullmatch(value):
+            return True
+        if _UNIT_AFTER.match(text, end):
+            return True
+        if _AFTER_IP.search(text, max(0, start - 24), start):
+            return True  # ('127.0.0.1', 51234): a socket address
+        if _AFTER_STATUS.search(text, max(0, start - 8), start):
+            return True  # access log: "GET / HTTP/1.1" 200 18231 (the response size)
+        before = _WORD_BEFORE.search(text, max(0, start - 24), start)
+        if before and before.group(1).lower() in _SAFE_BEFORE:
+            return True
+    return False
+
+
+_NAME_AFTER = re.compile(r"\[NAME(?::[0-9a-f]{6,16})?\]([ ,]{1,2}[A-Za-zÀ-ÖØ-öø-ÿĀ-ſ'’-]{2,30}){1,3}")
+
+
+def _glued_to_name_placeholder(text: str, names: NameFinderLike) -> list[tuple[int, int]]:
+    """``[NAME] roe``: a context detector took the first name; take the rest of the run too."""
+    if "[NAME" not in text:
+        return []
+    spans = []
+    for m in _NAME_AFTER.finditer(text):
+        start = m.start(1)
+        words = m.group(0)[m.group(0).index("]") + 1 :]
+        # Grow word by word while the words still read as a name (any case: the run is already a name).
+        end = start
+        for w in re.finditer(r"[^ ,]+", words):
+            word = w.group()
+            if not (names.is_name(word) or (word[:1].isupper() and word[1:].islower())):
+                break
+            end = start + w.end()
+        if end > start:
+            spans.append((start + (len(words) - len(words.lstrip(" ,"))), end))
+    return spans
+
+
+# --------------------------------------------------------------------------- stack traces
+
+_FRAME_LINE = re.compile(r'\s*File "[^"\n]*", line \d+(?:, in \S+)?\s*$')
+_MARKER_LINE = re.compile(r"\s*[~^\s]+$")
+_FIXED_LINES = frozenset({
+    "Traceback (most recent call last):",
+    "During handling of the above exception, another exception occurred:",
+    "The above exception was the direct cause of the following exception:",
+})
+
+
+_WARNING_HEAD = re.compile(r"[^\n]{1,300}\.py:\d+: \w*(?:Warning|Error): ")
+
+
+def looks_like_traceback(text: str) -> bool:
+    """A multi-line traceback or ``warnings`` text (file:line: Category: message / indented source line)."""
+    return "\n" in text and ("Traceback (most recent call last):" in text or '  File "' in text or _WARNING_HEAD.match(text) is not None)
+
+
+def scrub_stacktrace(text: str, scrub_message: Callable[[str], str], scrub_code: Callable[[str], str]) -> str:
+    """A Python traceback keeps its frames (paths, line numbers, functions) verbatim and its source lines as
+    code (pattern detectors only); every other line (the exception messages, notes) is free text."""
+    out = []
+    code_next = False
+    for line in text.split("\n"):
+        stripped = line.strip()
+        head = _WARNING_HEAD.match(line)
+        if head:  # warnings: "/app/x.py:12: DeprecationWarning: message", then the source line
+            out.append(head.group() + scrub_message(line[head.end() :]))
+            code_next = True
+            continue
+        if _FRAME_LINE.match(line):
+            out.append(line)
+            code_next = True
+            continue
+        if code_next and line.startswith("  ") and stripped:
+            out.append(scrub_code(line))  # the frame's source line: code, not free text
+            code_next = False
+            continue
+        code_next = False
+        if not stripped or stripped in _FIXED_LINES or _MARKER_LINE.match(line) or stripped.startswith("[Previous line repeated"):
+            out.append(line)
+            continue
+        out.append(scrub_message(line))
+    return "\n".join(out)
