@@ -1,227 +1,209 @@
-"""`otel-clinic audit`: the PHI leak audit.
+"""`otel-clinic audit`: the PHI leak audit. It must be able to fail.
 
-Injects canary PHI (unique per run: SSN, email, phone, MRN, date of birth, card number) through every
-input of a running app (paths, query strings, headers, bodies, exception messages, log calls, SQL), waits
-for the telemetry to flow, then reads every backend it is given (Prometheus series and label values,
-Bugsink events, collector log files, OTLP sink dumps) and exits non-zero, printing where, if any canary
-value is found anywhere.
+1. Generates fresh canaries (`otel_clinic.canaries`): for every channel below, a new random value of every Safe
+   Harbor kind it covers: names of several origins in Title/lower/UPPER case, "Last, First" and lists, with
+   synthetic surnames that are in no name list; dates in five formats; SSN, MRN, member id, MBI, licence and
+   account numbers bare and with context words; phone, e-mail, street address, ZIP+4, IPv4, URL.
+2. Sends them through every channel of a running app (`--base-url`): raw paths (matched, unmatched, forbidden,
+   CSRF-rejected), query strings, the Host / User-Agent / Referer / X-Forwarded-For / Cookie / Authorization
+   headers, JSON and form bodies, exceptions that quote input (int/float/strptime/KeyError/Django field
+   validation/repr of a list), %-args / f-string / exception logs, Python and cache-key warnings, raw SQL.
+   Most channels use the example clinic's audit probes (examples/clinic/clinic/audit_views.py, `/api/audit/`);
+   the audit refuses to pass (exit 2) when the app lacks them.
+3. Waits, then reads every sink it is given: Prometheus (every label name and value), Bugsink/Sentry events
+   (full payload: request, tags, contexts, breadcrumbs), the Sentry OTLP route's output, log files and
+   directories, the app's stdout and stderr, Collector output (incl. the debug exporter).
+4. Prints where each canary was found (sink, location, kind, form, channel) and exits 1 on any leak, 2 when a
+   backend is unreachable or the injection did not happen, 0 otherwise. `--json FILE` writes the same as JSON.
 
-    otel-clinic audit --base-url http://127.0.0.1:8000 --prometheus http://127.0.0.1:9090 \
-        --bugsink http://127.0.0.1:8001 --bugsink-token TOKEN --files /var/log/otelcol-clinic \
-        --wait 20
+    otel-clinic audit --base-url http://127.0.0.1:8000 --prometheus http://127.0.0.1:9090 \\
+        --bugsink http://127.0.0.1:8001 --bugsink-token TOKEN \\
+        --sentry-otlp var/quickstart/sentry-otlp.jsonl --files var/quickstart/logs \\
+        --stdout-file var/quickstart/app.stdout.log --stderr-file var/quickstart/app.stderr.log \\
+        --collector-output var/quickstart/agent.log var/quickstart/gateway.log --json audit.json
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import random
-import re
 import sys
 import time
+import unicodedata
 import urllib.parse
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import requests
 
+from otel_clinic.canaries import KINDS, Canary, CanarySet, Scanner, iter_chunks
 
-def _luhn_complete(prefix: str) -> str:
-    """Append the Luhn check digit so card detectors that validate checksums still see a real-looking PAN."""
-    total = 0
-    for i, ch in enumerate(reversed(prefix)):
-        d = int(ch)
-        if i % 2 == 0:
-            d *= 2
-            if d > 9:
-                d -= 9
-        total += d
-    return prefix + str((10 - total % 10) % 10)
+Request = tuple[str, str, dict[str, Any]]  # method, path (+ query), requests kwargs
 
 
-_FIRST_NAMES = ("Janet", "Marcus", "Priya", "Tomasz", "Aiko", "Fatima", "Diego", "Ingrid")
+def _q(text: str) -> str:
+    return urllib.parse.quote(text, safe="")
 
 
-@dataclass(frozen=True)
+def _ascii(text: str) -> str:
+    """Header values go on the wire as latin-1: fold accents (the scanner compares accent-insensitively)."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)).encode(
+        "ascii", "ignore").decode()
+
+
+def _probe(path: str, t: str) -> list[Request]:
+    return [("GET", path, {"params": {"v": t}})]
+
+
+# name -> (what it exercises, requests for one payload text). Keep names stable: reports and tests use them.
+CHANNELS: dict[str, tuple[str, Callable[[str], list[Request]]]] = {
+    "path.route": ("raw path matching a route with a str parameter (view logs it with %s)",
+                   lambda t: [("GET", f"/api/patients/by-mrn/{_q(t)}/", {})]),
+    "path.unmatched": ("raw path matching no route (Django's 'Not Found: /raw/path')",
+                       lambda t: [("GET", f"/api/no-such-page/{_q(t)}/", {})]),
+    "path.server-error": ("raw path of a request that fails (Django's 'Internal Server Error: /raw/path', Sentry request.url)",
+                          lambda t: [("GET", f"/api/audit/echo/{_q(t)}/", {})]),
+    "path.forbidden": ("raw path of a PermissionDenied ('Forbidden (Permission denied): /raw/path')",
+                       lambda t: [("GET", f"/api/audit/forbidden/{_q(t)}/", {})]),
+    "path.csrf": ("raw path of a CSRF rejection (django.security.csrf)",
+                  lambda t: [("POST", f"/api/audit/csrf/{_q(t)}/", {"data": {"x": "1"}})]),
+    "query": ("query string (a failing probe, and the search view that logs name=%s)",
+              lambda t: [("GET", "/api/audit/echo/", {"params": {"q": t, "patient": t}}),
+                         ("GET", "/api/patients/search/", {"params": {"name": t}})]),
+    "header.host": ("Host header (server.address, Sentry request.url, DisallowedHost 'Invalid HTTP_HOST header')",
+                    lambda t: [("GET", "/api/audit/echo/", {"headers": {"Host": _ascii(t)}}),
+                               ("GET", "/api/audit/strict-host/", {"headers": {"Host": _ascii(t)}})]),
+    "header.user-agent": ("User-Agent header",
+                          lambda t: [("GET", "/api/audit/echo/", {"headers": {"User-Agent": _ascii(t)}})]),
+    "header.referer": ("Referer header",
+                       lambda t: [("GET", "/api/audit/echo/",
+                                   {"headers": {"Referer": "https://portal.example.org/chart?patient=" + _ascii(t)}})]),
+    "header.x-forwarded-for": ("X-Forwarded-For / X-Real-IP headers",
+                               lambda t: [("GET", "/api/audit/echo/",
+                                           {"headers": {"X-Forwarded-For": _ascii(t), "X-Real-IP": _ascii(t)}})]),
+    "header.other": ("Cookie, Authorization and a custom header",
+                     lambda t: [("GET", "/api/audit/echo/", {"headers": {
+                         "Cookie": f"patient={_q(t)}", "Authorization": f"Bearer {_ascii(t)}", "X-Patient": _ascii(t)}})]),
+    "body.json": ("JSON body (a failing probe; the patients view logging rejected names with %s)",
+                  lambda t: [("POST", "/api/audit/echo/", {"json": {"patient": t, "notes": t}}),
+                             ("POST", "/api/patients/", {"json": {"first_name": t, "last_name": t}})]),
+    "body.form": ("form body (a failing probe; int() of a form field)",
+                  lambda t: [("POST", "/api/audit/echo/", {"data": {"patient": t}}),
+                             ("POST", "/api/audit/convert/int/", {"data": {"v": t}})]),
+    "exc.int": ("int() of input: invalid literal for int() with base 10: '…'", lambda t: _probe("/api/audit/convert/int/", t)),
+    "exc.float": ("float() of input: could not convert string to float: '…'", lambda t: _probe("/api/audit/convert/float/", t)),
+    "exc.strptime": ("datetime.strptime: time data '…' does not match format", lambda t: _probe("/api/audit/convert/strptime/", t)),
+    "exc.keyerror": ("KeyError('…')", lambda t: _probe("/api/audit/convert/keyerror/", t)),
+    "exc.datefield": ("Django DateField: “…” value has an invalid date format", lambda t: _probe("/api/audit/convert/datefield/", t)),
+    "exc.decimalfield": ("Django DecimalField: “…” value must be a decimal number", lambda t: _probe("/api/audit/convert/decimalfield/", t)),
+    "exc.repr": ("repr() of a list in an exception message", lambda t: _probe("/api/audit/convert/repr/", t)),
+    "exc.fstring": ("f-string exception messages of the clinic views (/api/boom/, prescription validation)",
+                    lambda t: [("GET", "/api/boom/", {"params": {"patient": t}}),
+                               ("POST", "/api/prescriptions/", {"json": {"patient_name": t}})]),
+    "log.percent": ("%-args log calls (INFO breadcrumbs, WARNING, ERROR event; UPPER case; a list)",
+                    lambda t: _probe("/api/audit/log/percent/", t)),
+    "log.fstring": ("f-string log calls (INFO, WARNING upper case, ERROR with a list)", lambda t: _probe("/api/audit/log/fstring/", t)),
+    "log.exception": ("log.exception() of a conversion error quoting input", lambda t: _probe("/api/audit/log/exception/", t)),
+    "warning.python": ("warnings.warn() with input (stderr)", lambda t: _probe("/api/audit/warn/python/", t)),
+    "warning.cachekey": ("CacheKeyWarning quoting a cache key built from input", lambda t: _probe("/api/audit/warn/cachekey/", t)),
+    "sql.literal": ("raw SQL with the input as a string literal", lambda t: _probe("/api/audit/sql/literal/", t)),
+    "sql.param": ("raw SQL with the input as a parameter", lambda t: _probe("/api/audit/sql/param/", t)),
+    "sql.error": ("raw SQL syntax error quoting the input", lambda t: _probe("/api/audit/sql/error/", t)),
+}
+
+
+def new_canaries(seed: int | None = None, channels: Sequence[str] | None = None) -> CanarySet:
+    return CanarySet.generate(list(channels or CHANNELS), seed)
+
+
 class Canaries:
-    """One run's canary PHI values. Each is unique enough that finding it anywhere means it leaked."""
+    """Compatibility name: `Canaries.generate(seed)` is `new_canaries(seed)` (every channel)."""
 
-    ssn: str
-    email: str
-    phone: str
-    mrn: str
-    dob: str
-    card: str
-    name: str
-
-    @classmethod
-    def generate(cls, seed: int | None = None) -> Canaries:
-        rng = random.Random(seed)
-        tag = "".join(rng.choice("abcdefghijkmnpqrstuvwxyz") for _ in range(8))
-        return cls(
-            ssn=f"{rng.randint(100, 665)}-{rng.randint(10, 99)}-{rng.randint(1000, 9999)}",
-            email=f"pt.{tag}@example.com",
-            phone=f"({rng.randint(201, 989)}) {rng.randint(200, 989)}-{rng.randint(1000, 9999)}",
-            mrn=f"MRN{rng.randint(10_000_000, 99_999_999)}",
-            dob=f"{rng.randint(1930, 1999)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
-            card=_luhn_complete("4" + "".join(str(rng.randint(0, 9)) for _ in range(14))),
-            name=f"{rng.choice(_FIRST_NAMES)} Canary{tag.capitalize()}",
-        )
-
-    def items(self) -> list[tuple[str, str]]:
-        return [(k, getattr(self, k)) for k in ("ssn", "email", "phone", "mrn", "dob", "card", "name")]
-
-    def sentence(self) -> str:
-        """All canaries in the context a real leak would have them (so context-based detectors fire too)."""
-        return (
-            f"patient {self.name} ssn: {self.ssn} email {self.email} phone {self.phone} "
-            f"MRN: {self.mrn} dob: {self.dob} card {self.card}"
-        )
-
-    def needles(self) -> list[tuple[str, str]]:
-        """(kind, needle) to search for: each value as written, plus digits-only forms of numeric ones."""
-        out: list[tuple[str, str]] = []
-        for kind, value in self.items():
-            out.append((kind, value))
-            digits = "".join(c for c in value if c.isdigit())
-            if kind in ("ssn", "phone", "card") and digits != value:
-                out.append((kind, digits))
-        out.append(("mrn", self.mrn.removeprefix("MRN")))
-        out.append(("email", self.email.split("@")[0]))
-        out.append(("name", self.name.split()[-1]))
-        return out
-
-
-@dataclass(frozen=True)
-class Finding:
-    backend: str
-    where: str
-    kind: str
-    excerpt: str
-
-    def __str__(self) -> str:
-        return f"LEAK {self.kind} in {self.backend} at {self.where}: …{self.excerpt}…"
-
-
-def scan_text(text: str, canaries: Canaries, backend: str, where: str) -> list[Finding]:
-    """Every canary needle found in `text` (also percent-decoded). Digits-only needles must stand alone
-    (no digit on either side) so long numbers such as nanosecond timestamps do not match by chance."""
-    findings = []
-    variants = (text, urllib.parse.unquote_plus(text)) if "%" in text or "+" in text else (text,)
-    for kind, needle in canaries.needles():
-        pattern = re.compile(rf"(?<!\d){needle}(?!\d)" if needle.isdigit() else re.escape(needle))
-        for variant in variants:
-            match = pattern.search(variant)
-            if match:
-                start = match.start()
-                findings.append(Finding(backend, where, kind, variant[max(0, start - 60) : start + len(needle) + 20]))
-                break
-    return findings
+    generate = staticmethod(new_canaries)
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Injection: drive every input of the app with canaries.
+# Injection
 
 
 @dataclass
 class InjectionReport:
     requests_sent: int = 0
     statuses: dict[int, int] = field(default_factory=dict)
+    by_channel: dict[str, dict[str, int]] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    probes_available: bool = True
 
 
-def injection_requests(base_url: str, canaries: Canaries) -> Iterator[tuple[str, str, dict[str, Any]]]:
-    """(method, url, requests kwargs) for each way PHI can enter the example clinic app: paths, query
-    strings, headers (auth, cookies, custom), JSON bodies, exception messages, log calls and SQL parameters."""
+def injection_requests(base_url: str, canaries: CanarySet) -> Iterator[tuple[str, str, str, dict[str, Any]]]:
+    """(channel, method, url, requests kwargs) for every payload of every channel of the set."""
     base = base_url.rstrip("/")
-    q = urllib.parse.quote
-    sentence = canaries.sentence()
-    headers = {
-        "X-Patient-Email": canaries.email,
-        "Cookie": f"patient={canaries.mrn}; ssn={canaries.ssn}",
-        "User-Agent": f"audit-client {canaries.phone}",
-        "Referer": f"{base}/api/patients/search/?ssn={canaries.ssn}",
-    }
-    # Query strings -> url attributes, a log call ("patient search for name=...") and a SQL LIKE parameter.
-    yield "GET", f"{base}/api/patients/search/", {
-        "params": {"name": canaries.name, "ssn": canaries.ssn, "email": canaries.email, "dob": canaries.dob,
-                   "phone": canaries.phone, "card": canaries.card},
-        "headers": headers,
-    }
-    # Path parameters (matched route) -> SQL parameter and a log call ("lookup miss for MRN ...").
-    yield "GET", f"{base}/api/patients/by-mrn/{q(canaries.mrn)}/", {"headers": headers}
-    # Unmatched paths (404, no route template) carrying identifiers.
-    yield "GET", f"{base}/api/patients/{q(canaries.ssn)}/", {"headers": headers}
-    yield "GET", f"{base}/api/{q(canaries.email)}/{q(canaries.dob)}/", {"headers": headers}
-    # Cache keys built from input.
-    yield "GET", f"{base}/api/cache/{q(canaries.email)}/", {"headers": headers}
-    # Authorization header carrying an identifier (PermissionDenied path).
-    yield "GET", f"{base}/api/records/3/", {"headers": {**headers, "Authorization": f"Bearer {canaries.ssn}"}}
-    # Exception message with PHI (500, Sentry event, span exception event).
-    yield "GET", f"{base}/api/boom/", {"params": {"patient": sentence}, "headers": headers}
-    # JSON bodies: a full patient (INSERT parameters, "created patient ... SSN" log), an incomplete one
-    # ("rejected patient" log), a prescription whose validation error message names the patient.
-    patient = {
-        "mrn": canaries.mrn, "first_name": canaries.name.split()[0], "last_name": canaries.name.split()[-1],
-        "ssn": canaries.ssn, "email": canaries.email, "phone": canaries.phone, "dob": canaries.dob,
-    }
-    yield "POST", f"{base}/api/patients/", {"json": patient, "headers": headers}
-    yield "POST", f"{base}/api/patients/", {"json": patient, "headers": headers}  # duplicate: 409 + warning log
-    yield "POST", f"{base}/api/patients/", {"json": {"first_name": canaries.name, "last_name": canaries.email}, "headers": headers}
-    yield "POST", f"{base}/api/prescriptions/", {"json": {"patient_name": sentence, "patient_id": 1}, "headers": headers}
-    yield "POST", f"{base}/api/appointments/", {"json": {"patient_id": 1, "notes": sentence}, "headers": headers}
-    # Form-encoded body (not JSON) to an endpoint that parses JSON: error paths with raw body text.
-    yield "POST", f"{base}/api/patients/", {"data": patient, "headers": headers}
+    for channel in canaries.channels:
+        build = CHANNELS[channel][1]
+        for _group, text, _members in canaries.payloads(channel):
+            for method, path, kwargs in build(text):
+                yield channel, method, base + path, kwargs
 
 
-def inject(base_url: str, canaries: Canaries, extra: Sequence[tuple[str, str, dict[str, Any]]] = ()) -> InjectionReport:
-    report = InjectionReport()
-    with requests.Session() as session:
-        for method, url, kwargs in [*injection_requests(base_url, canaries), *extra]:
-            try:
-                resp = session.request(method, url, timeout=10, allow_redirects=False, **kwargs)
-                report.statuses[resp.status_code] = report.statuses.get(resp.status_code, 0) + 1
-            except requests.RequestException as exc:
-                report.errors.append(f"{method} {url}: {exc}")
+def probes_available(base_url: str, timeout: float = 10.0) -> bool:
+    try:
+        resp = requests.get(base_url.rstrip("/") + "/api/audit/", timeout=timeout)
+        return resp.status_code == 200 and resp.json().get("audit") == 1
+    except (requests.RequestException, ValueError):
+        return False
+
+
+def inject(base_url: str, canaries: CanarySet, concurrency: int = 4, timeout: float = 15.0) -> InjectionReport:
+    report = InjectionReport(probes_available=probes_available(base_url))
+    reqs = list(injection_requests(base_url, canaries))
+
+    def send(item: tuple[str, str, str, dict[str, Any]]) -> tuple[str, int | None, str | None]:
+        channel, method, url, kwargs = item
+        try:
+            resp = requests.request(method, url, timeout=timeout, allow_redirects=False, **kwargs)
+            return channel, resp.status_code, None
+        except (requests.RequestException, UnicodeError, ValueError) as exc:
+            return channel, None, f"{channel} {method} {url[:80]}: {exc}"
+
+    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+        for channel, status, error in pool.map(send, reqs):
             report.requests_sent += 1
+            per = report.by_channel.setdefault(channel, {})
+            key = str(status) if status is not None else "error"
+            per[key] = per.get(key, 0) + 1
+            if status is not None:
+                report.statuses[status] = report.statuses.get(status, 0) + 1
+            if error:
+                report.errors.append(error)
     return report
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Backends: read everything they hold and scan it.
+# Sinks: each yields (location, text) documents.
+
+Document = tuple[str, str]
+REACH_MARKERS = ("api/audit", "clinic.audit", "audit_views", "auditprobeerror", "audit probe")
 
 
-def scan_prometheus(url: str, canaries: Canaries) -> list[Finding]:
-    """Every label name and every value of every label (metric names included)."""
+def prometheus_documents(url: str) -> Iterator[Document]:
+    """Every label name, and every value of every label (metric names are the values of __name__)."""
     base = url.rstrip("/")
-    findings: list[Finding] = []
-    names = requests.get(f"{base}/api/v1/labels", timeout=30).json()["data"]
-    findings += scan_text(json.dumps(names), canaries, "prometheus", "label names")
+    resp = requests.get(f"{base}/api/v1/labels", timeout=30)
+    resp.raise_for_status()
+    names = resp.json()["data"]
+    yield "label names", json.dumps(names)
     for label in names:
-        values = requests.get(f"{base}/api/v1/label/{label}/values", timeout=30).json()["data"]
-        findings += scan_text(json.dumps(values), canaries, "prometheus", f"values of label {label!r}")
-    return findings
+        resp = requests.get(f"{base}/api/v1/label/{label}/values", timeout=30)
+        resp.raise_for_status()
+        yield f"values of label {label!r}", json.dumps(resp.json()["data"])
 
 
-def scan_files(paths: Iterable[Path], canaries: Canaries) -> list[Finding]:
-    """Every file under the given paths (collector JSON-lines logs, sink dumps), read as text."""
-    findings: list[Finding] = []
-    for root in paths:
-        files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
-        for path in files:
-            try:
-                text = path.read_bytes().decode("utf-8", errors="replace")
-            except OSError as exc:
-                findings.append(Finding("files", str(path), "unreadable", str(exc)))
-                continue
-            findings += scan_text(text, canaries, "files", str(path))
-    return findings
-
-
-def scan_bugsink(url: str, token: str, canaries: Canaries, project: int | None = None) -> list[Finding]:
-    """Every stored event (full payload) of every issue, via Bugsink's REST API (token: `create_auth_token`)."""
+def bugsink_documents(url: str, token: str, project: int | None = None) -> Iterator[Document]:
+    """Every issue and every stored event (full payload: request, tags, contexts, breadcrumbs, exception)."""
     base = url.rstrip("/") + "/api/canonical/0/"
     headers = {"Authorization": f"Bearer {token}"}
 
@@ -235,90 +217,260 @@ def scan_bugsink(url: str, token: str, canaries: Canaries, project: int | None =
             yield from body["results"]
             next_url, query = body.get("next"), None
 
-    findings: list[Finding] = []
-    issue_params = {"project": project} if project is not None else {}
     projects = [project] if project is not None else [p["id"] for p in pages("projects/")]
     for project_id in projects:
-        for issue in pages("issues/", **{**issue_params, "project": project_id}):
-            findings += scan_text(json.dumps(issue), canaries, "bugsink", f"issue {issue['id']}")
+        for issue in pages("issues/", project=project_id):
+            yield f"issue {issue['id']}", json.dumps(issue)
             for summary in pages("events/", issue=issue["id"]):
                 resp = requests.get(f"{base}events/{summary['id']}/", headers=headers, timeout=30)
                 resp.raise_for_status()
-                findings += scan_text(resp.text, canaries, "bugsink", f"event {summary['id']} (issue {issue['id']})")
-    return findings
+                yield f"event {summary['id']} (issue {issue['id']})", resp.text
+
+
+def file_documents(paths: Iterable[Path]) -> Iterator[Document]:
+    """Every file under the given files/directories (recursively), as text (binary protobuf dumps included:
+    their strings are UTF-8)."""
+    for root in paths:
+        files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
+        for path in files:
+            data = path.read_bytes()
+            for i, chunk in enumerate(iter_chunks(data)):
+                yield (str(path) if i == 0 else f"{path} (chunk {i})"), chunk
 
 
 # ---------------------------------------------------------------------------------------------------------
-# CLI
+# Scanning and the report
+
+
+@dataclass(frozen=True)
+class Finding:
+    sink: str
+    location: str
+    canary: str
+    kind: str
+    form: str
+    channel: str
+    group: str
+    needle: str
+    excerpt: str
+
+    def __str__(self) -> str:
+        return (f"LEAK {self.kind} ({self.form}) via {self.channel} in {self.sink} at {self.location}: "
+                f"[{self.needle}] …{self.excerpt}…")
+
+
+@dataclass
+class SinkResult:
+    documents: int = 0
+    characters: int = 0
+    reached: bool = False
+    error: str | None = None
+
+
+def scan_documents(sink: str, docs: Iterable[Document], scanner: Scanner, canaries: dict[str, Canary],
+                   result: SinkResult) -> list[Finding]:
+    findings: list[Finding] = []
+    for location, text in docs:
+        result.documents += 1
+        result.characters += len(text)
+        if not result.reached:
+            lowered = text.lower()
+            result.reached = any(m in lowered for m in REACH_MARKERS)
+        for match in scanner.scan(text):
+            c = canaries[match.canary_id]
+            findings.append(Finding(sink, location, c.id, c.kind, c.form, c.channel, c.group, match.needle, match.excerpt))
+    return findings
+
+
+def scan_text(text: str, canaries: CanarySet, sink: str = "text", where: str = "text") -> list[Finding]:
+    """Findings of one text (tests and ad-hoc checks)."""
+    return scan_documents(sink, [(where, text)], Scanner(canaries.canaries), canaries.by_id(), SinkResult())
+
+
+def scan_files(paths: Iterable[Path], canaries: CanarySet, sink: str = "files") -> list[Finding]:
+    return scan_documents(sink, file_documents(paths), Scanner(canaries.canaries), canaries.by_id(), SinkResult())
+
+
+def summarize(findings: Sequence[Finding], canaries: CanarySet) -> dict[str, Any]:
+    leaks = {(f.sink, f.canary) for f in findings}
+    by_sink_kind: dict[str, Counter[str]] = defaultdict(Counter)
+    by_channel: dict[str, Counter[str]] = defaultdict(Counter)
+    per_canary = {(f.sink, f.canary): f for f in findings}
+    for (sink, _), f in per_canary.items():
+        by_sink_kind[sink][f.kind] += 1
+        by_channel[f.channel][sink] += 1
+    leaked = {c for _, c in leaks}
+    by_kind_total = Counter(c.kind for c in canaries.canaries)
+    by_kind_leaked = Counter(c.kind for c in canaries.canaries if c.id in leaked)
+    return {
+        "canaries": len(canaries.canaries),
+        "leaked_canaries": len(leaked),
+        "leaks": len(leaks),  # distinct (sink, canary) pairs
+        "findings": len(findings),  # (sink, location, canary)
+        "by_sink": {s: sum(k.values()) for s, k in sorted(by_sink_kind.items())},
+        "by_sink_and_kind": {s: dict(sorted(k.items())) for s, k in sorted(by_sink_kind.items())},
+        "by_channel_and_sink": {ch: dict(sorted(s.items())) for ch, s in sorted(by_channel.items())},
+        "by_kind": {k: {"canaries": by_kind_total[k], "leaked": by_kind_leaked[k]} for k in KINDS},
+        "by_form": dict(sorted(Counter(f"{c.kind}:{c.form.split(':')[0]}" for c in canaries.canaries
+                                       if c.id in leaked).items())),
+    }
+
+
+def _table(summary: dict[str, Any]) -> str:
+    sinks = sorted(summary["by_sink_and_kind"])
+    if not sinks:
+        return ""
+    rows = [["kind", *sinks]]
+    for kind in KINDS:
+        rows.append([kind, *[str(summary["by_sink_and_kind"][s].get(kind, 0)) for s in sinks]])
+    rows.append(["total", *[str(summary["by_sink"][s]) for s in sinks]])
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(r, widths)) for r in rows)
+
+
+def _file_sinks(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
+    return [(name, paths) for name, paths in (
+        ("files", args.files), ("sentry-otlp", args.sentry_otlp), ("app-stdout", args.stdout_file),
+        ("app-stderr", args.stderr_file), ("collector", args.collector_output)) if paths]
 
 
 def run_audit(args: argparse.Namespace) -> int:
-    canaries = Canaries.generate(args.seed)
-    out = sys.stdout
-    print(f"canaries: {json.dumps(dict(canaries.items()))}", file=out)
+    out = sys.stdout if args.json != "-" else sys.stderr
+    report: dict[str, Any] = {}
+    exit_code = _run(args, out, report)
+    report["exit_code"] = exit_code
+    if args.json:
+        text = json.dumps(report, indent=2, default=str)
+        if args.json == "-":
+            print(text)
+        else:
+            Path(args.json).write_text(text + "\n")
+    return exit_code
+
+
+def _run(args: argparse.Namespace, out: Any, report: dict[str, Any]) -> int:
+    if args.canaries:
+        canaries = CanarySet.from_json(json.loads(Path(args.canaries).read_text()))
+    else:
+        channels = [c.strip() for c in args.channels.split(",")] if args.channels else list(CHANNELS)
+        unknown = sorted(set(channels) - set(CHANNELS))
+        if unknown:
+            print(f"audit: unknown channels {unknown}; known: {', '.join(CHANNELS)}", file=sys.stderr)
+            return 2
+        canaries = new_canaries(args.seed, channels)
+    if args.save_canaries:
+        Path(args.save_canaries).write_text(json.dumps(canaries.to_json()))
+    report.update(seed=canaries.seed, channels=list(canaries.channels), canary_count=len(canaries.canaries))
+    print(f"canaries: seed {canaries.seed}, {len(canaries.canaries)} canaries ({len(KINDS)} kinds) over "
+          f"{len(canaries.channels)} channels", file=out)
+    file_sinks = _file_sinks(args)
+    if not (args.prometheus or args.bugsink or file_sinks):
+        print("audit: no sink given (--prometheus, --bugsink, --files, --sentry-otlp, --stdout-file, "
+              "--stderr-file, --collector-output)", file=sys.stderr)
+        return 2
+    if args.bugsink and not args.bugsink_token:
+        print("audit: --bugsink needs --bugsink-token", file=sys.stderr)
+        return 2
     if args.base_url:
-        report = inject(args.base_url, canaries)
-        print(f"injected {report.requests_sent} requests into {args.base_url}: statuses {report.statuses}", file=out)
-        if report.errors:
-            print(f"{len(report.errors)} requests failed: {report.errors[:3]}", file=out)
-        if report.requests_sent == len(report.errors):
+        inj = inject(args.base_url, canaries, concurrency=args.concurrency)
+        report["injection"] = asdict(inj)
+        print(f"injected {inj.requests_sent} requests into {args.base_url}: statuses {dict(sorted(inj.statuses.items()))}",
+              file=out)
+        if inj.errors:
+            print(f"{len(inj.errors)} requests failed, e.g. {inj.errors[:3]}", file=out)
+        if inj.requests_sent == len(inj.errors):
             print("audit: no injection request reached the app", file=sys.stderr)
             return 2
+        if not inj.probes_available and not args.allow_missing_probes:
+            print("audit: the app has no audit probes at /api/audit/ (examples/clinic/clinic/audit_views.py): most "
+                  "channels were not exercised; add them or pass --allow-missing-probes", file=sys.stderr)
+            return 2
         if args.wait:
-            print(f"waiting {args.wait}s for telemetry to reach the backends", file=out)
+            print(f"waiting {args.wait:g}s for telemetry to reach the sinks", file=out)
             time.sleep(args.wait)
+    scanner = Scanner(canaries.canaries)
+    by_id = canaries.by_id()
     findings: list[Finding] = []
-    checked: list[str] = []
-    try:
-        if args.prometheus:
-            findings += scan_prometheus(args.prometheus, canaries)
-            checked.append(f"prometheus {args.prometheus}")
-        if args.bugsink:
-            if not args.bugsink_token:
-                print("audit: --bugsink needs --bugsink-token", file=sys.stderr)
-                return 2
-            findings += scan_bugsink(args.bugsink, args.bugsink_token, canaries, args.bugsink_project)
-            checked.append(f"bugsink {args.bugsink}")
-        if args.files:
-            paths = [Path(p) for p in args.files]
-            missing = [str(p) for p in paths if not p.exists()]
-            if missing:
-                print(f"audit: missing paths {missing}", file=sys.stderr)
-                return 2
-            findings += scan_files(paths, canaries)
-            checked.append(f"files {', '.join(args.files)}")
-    except requests.RequestException as exc:
-        print(f"audit: backend unreachable: {exc}", file=sys.stderr)
-        return 2
-    if not checked:
-        print("audit: no backend given (--prometheus, --bugsink, --files)", file=sys.stderr)
-        return 2
+    sinks: dict[str, SinkResult] = {}
+    unreachable = False
+
+    def scan(name: str, docs: Iterable[Document]) -> None:
+        nonlocal unreachable
+        result = sinks.setdefault(name, SinkResult())
+        try:
+            findings.extend(scan_documents(name, docs, scanner, by_id, result))
+        except (requests.RequestException, OSError, KeyError, ValueError) as exc:
+            result.error = f"{type(exc).__name__}: {exc}"
+            unreachable = True
+
+    for name, paths in file_sinks:
+        missing = [p for p in paths if not Path(p).exists()]
+        if missing:
+            sinks[name] = SinkResult(error=f"missing paths {missing}")
+            unreachable = True
+            continue
+        scan(name, file_documents(Path(p) for p in paths))
+    if args.prometheus:
+        scan("prometheus", prometheus_documents(args.prometheus))
+    if args.bugsink:
+        scan("bugsink", bugsink_documents(args.bugsink, args.bugsink_token, args.bugsink_project))
+    summary = summarize(findings, canaries)
+    report.update(sinks={k: asdict(v) for k, v in sinks.items()}, summary=summary,
+                  findings=[asdict(f) for f in findings])
     for finding in findings:
         print(str(finding), file=out)
-    print(f"checked: {'; '.join(checked)}", file=out)
+    for name, result in sinks.items():
+        state = "ERROR " + result.error if result.error else (
+            f"{result.documents} documents, {result.characters} chars"
+            + ("" if result.reached else ", NO trace of the audit's traffic (not reached?)"))
+        print(f"sink {name}: {state}", file=out)
+    table = _table(summary)
+    if table:
+        print("leaked canaries per sink and kind:\n" + table, file=out)
+    if unreachable:
+        print("audit: a sink could not be read (see above)", file=sys.stderr)
+        return 2
+    if args.require_reach:
+        missed = [n for n, r in sinks.items() if not r.reached]
+        if missed:
+            print(f"audit: sinks show no trace of the audit's traffic: {missed}", file=sys.stderr)
+            return 2
     if findings:
-        print(f"audit FAILED: {len(findings)} canary leak(s)", file=out)
+        print(f"audit FAILED: {summary['leaks']} leak(s): {summary['leaked_canaries']} of {summary['canaries']} "
+              f"canaries found in {len(summary['by_sink'])} sink(s)", file=out)
         return 1
-    print("audit passed: no canary found in any backend", file=out)
+    print(f"audit passed: none of {summary['canaries']} canaries found in {len(sinks)} sink(s)", file=out)
     return 0
 
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "audit",
-        help="inject canary PHI into the app and check every telemetry backend for it (exit 1 on any leak)",
+        help="inject fresh canary PHI through every channel of the app and check every sink for it (exit 1 on a leak)",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--base-url", help="the running app to inject canaries into (omit to only scan)")
-    parser.add_argument("--seed", type=int, help="canary seed (the same seed reproduces the same canaries)")
+    parser.add_argument("--seed", type=int, help="canary seed (default: fresh random; the same seed gives the same canaries)")
+    parser.add_argument("--channels", help=f"comma list of channels (default all): {', '.join(CHANNELS)}")
+    parser.add_argument("--canaries", help="read the canary set from this JSON file (from --save-canaries)")
+    parser.add_argument("--save-canaries", help="write the canary set as JSON (to scan again later with --canaries)")
+    parser.add_argument("--concurrency", type=int, default=4, help="parallel injection requests (default 4)")
     parser.add_argument("--wait", type=float, default=20.0, help="seconds to wait after injecting (default 20)")
+    parser.add_argument("--allow-missing-probes", action="store_true",
+                        help="pass even when the app has no /api/audit/ probes (most channels then go unexercised)")
+    parser.add_argument("--require-reach", action="store_true",
+                        help="exit 2 when a sink shows no trace of the audit's own traffic")
     parser.add_argument("--prometheus", help="Prometheus base URL: every label name and value is checked")
-    parser.add_argument("--bugsink", help="Bugsink base URL: every event of every issue is checked")
+    parser.add_argument("--bugsink", help="Bugsink (Sentry-protocol) base URL: every event of every issue is checked")
     parser.add_argument("--bugsink-token", help="Bugsink API token (bugsink-manage create_auth_token)")
     parser.add_argument("--bugsink-project", type=int, help="only this Bugsink project id")
-    parser.add_argument(
-        "--files", nargs="*", default=[],
-        help="files or directories to check: collector log files, OTLP sink dumps, local export dirs",
-    )
+    parser.add_argument("--files", nargs="*", default=[], help="log files or directories (recursive)")
+    parser.add_argument("--sentry-otlp", nargs="*", default=[],
+                        help="what the gateway's Sentry OTLP route delivered (the quick start's recording stand-in dump)")
+    parser.add_argument("--stdout-file", nargs="*", default=[], help="the app's captured stdout")
+    parser.add_argument("--stderr-file", nargs="*", default=[], help="the app's captured stderr")
+    parser.add_argument("--collector-output", nargs="*", default=[],
+                        help="Collector output: agent/gateway logs, debug exporter output")
+    parser.add_argument("--json", help="write the report as JSON to this file ('-': to stdout, text goes to stderr)")
     parser.set_defaults(func=run_audit)

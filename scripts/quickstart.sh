@@ -10,7 +10,12 @@
 #   scripts/quickstart.sh
 #   SENTRY_DSN=https://KEY@o1.ingest.sentry.io/2 scripts/quickstart.sh   # real Sentry: events + OTLP traces/logs
 #
-# Without SENTRY_DSN the gateway's Sentry OTLP route goes to a local recording stand-in.
+# Without SENTRY_DSN the gateway's Sentry OTLP route goes to a local recording stand-in, which appends what it
+# receives to var/quickstart/sentry-otlp.jsonl. QUICKSTART_SENTRY_OTLP=local keeps the stand-in even with a
+# SENTRY_DSN (e.g. a local Bugsink, which takes the SDK's events but has no OTLP route).
+# QUICKSTART_DEBUG_EXPORTER=1 adds the Collector's debug exporter (verbosity detailed) to every pipeline of
+# both collectors, so agent.log/gateway.log show every item that left them (for the PHI audit; noisy).
+# The app's stdout and stderr go to app.stdout.log and app.stderr.log (separately: the audit reads both).
 # State (Prometheus TSDB, collector queues, JSON-lines logs, SQLite) lives in var/quickstart/ (git-ignored).
 set -euo pipefail
 
@@ -73,18 +78,40 @@ prometheus-alertmanager --config.file="$state/alertmanager.yml" --storage.path="
 pids+=($!)
 
 # Sentry route: derive the OTLP endpoint and public key from the DSN (scheme://KEY@HOST/PROJECT).
-if [[ -n "${SENTRY_DSN:-}" ]]; then
+if [[ -n "${SENTRY_DSN:-}" && "${QUICKSTART_SENTRY_OTLP:-}" != local ]]; then
   scheme="${SENTRY_DSN%%://*}"; rest="${SENTRY_DSN#*://}"
   key="${rest%%@*}"; key="${key%%:*}"; hostpath="${rest#*@}"
   export SENTRY_OTLP_ENDPOINT="$scheme://${hostpath%/*}/api/${hostpath##*/}/integration/otlp"
   export SENTRY_PUBLIC_KEY="$key"
   sentry_url="Sentry project of SENTRY_DSN"
 else
-  (cd "$repo" && exec "$python" -m tests.support.collector "$sink_port" /api/1/integration/otlp) \
+  : >"$state/sentry-otlp.jsonl"
+  (cd "$repo" && exec "$python" -m tests.support.collector "$sink_port" /api/1/integration/otlp "$state/sentry-otlp.jsonl") \
     >"$state/sentry-sink.log" 2>&1 &
   pids+=($!)
   export SENTRY_OTLP_ENDPOINT="http://$host:$sink_port/api/1/integration/otlp" SENTRY_PUBLIC_KEY=quickstart
-  sentry_url="local stand-in http://$host:$sink_port (log: $state/sentry-sink.log)"
+  sentry_url="local stand-in http://$host:$sink_port (received data: $state/sentry-otlp.jsonl)"
+fi
+
+agent_debug=() gateway_debug=()
+if [[ "${QUICKSTART_DEBUG_EXPORTER:-}" == 1 ]]; then
+  cat >"$state/agent-debug.yaml" <<EOF
+exporters: {debug: {verbosity: detailed}}
+service:
+  pipelines:
+    traces: {exporters: [load_balancing, debug]}
+    metrics: {exporters: [load_balancing, debug]}
+    logs: {exporters: [load_balancing, debug]}
+EOF
+  cat >"$state/gateway-debug.yaml" <<EOF
+exporters: {debug: {verbosity: detailed}}
+service:
+  pipelines:
+    traces: {exporters: [otlp_http/sentry, debug]}
+    metrics: {exporters: [prometheus_remote_write, debug]}
+    logs: {exporters: [file/logs, otlp_http/sentry, debug]}
+EOF
+  agent_debug=(--config "$state/agent-debug.yaml") gateway_debug=(--config "$state/gateway-debug.yaml")
 fi
 
 # GOMEMLIMIT ~75% of memory_limiter's limit_mib keeps the Go heap from overshooting between its checks.
@@ -92,13 +119,13 @@ GOMEMLIMIT=768MiB OTELCOL_STORAGE_DIR="$state/gateway" OTELCOL_LOG_DIR="$state/l
 OTELCOL_OTLP_GRPC_ENDPOINT="$host:$gw_grpc" OTELCOL_OTLP_HTTP_ENDPOINT="$host:$gw_http" \
 OTELCOL_HEALTH_ENDPOINT="$host:$gw_health" OTELCOL_METRICS_PORT="$gw_metrics" \
 PROMETHEUS_REMOTE_WRITE_URL="http://$host:$prom_port/api/v1/write" \
-  "$bin" --config "$repo/collector/otelcol-gateway.yaml" >"$state/gateway.log" 2>&1 &
+  "$bin" --config "$repo/collector/otelcol-gateway.yaml" ${gateway_debug[@]+"${gateway_debug[@]}"} >"$state/gateway.log" 2>&1 &
 pids+=($!)
 GOMEMLIMIT=384MiB OTELCOL_STORAGE_DIR="$state/agent" OTELCOL_GATEWAYS="[$host:$gw_grpc]" \
 OTELCOL_OTLP_GRPC_ENDPOINT="$host:$agent_grpc" OTELCOL_OTLP_HTTP_ENDPOINT="$host:$agent_http" \
 OTELCOL_HEALTH_ENDPOINT="$host:$agent_health" OTELCOL_METRICS_PORT="$agent_metrics" \
   "$bin" --config "$repo/collector/otelcol-agent.yaml" --config "$repo/collector/otelcol-agent-phi.yaml" \
-  >"$state/agent.log" 2>&1 &
+  ${agent_debug[@]+"${agent_debug[@]}"} >"$state/agent.log" 2>&1 &
 pids+=($!)
 wait_http "http://$host:$gw_health/" "gateway collector"
 wait_http "http://$host:$agent_health/" "agent collector"
@@ -112,7 +139,7 @@ export DJANGO_SETTINGS_MODULE=clinic_site.settings CLINIC_SQLITE_PATH="$state/ap
   OTEL_METRIC_EXPORT_INTERVAL=5000 CLINIC_BIND="$host:$app_port" CLINIC_WORKERS=2
 (cd "$repo/examples/clinic" && "$python" manage.py migrate -v0)
 (cd "$repo/examples/clinic" && exec "$(dirname "$python")/gunicorn" -c clinic_site/gunicorn.conf.py clinic_site.wsgi:application) \
-  >"$state/app.log" 2>&1 &
+  >"$state/app.stdout.log" 2>"$state/app.stderr.log" &
 pids+=($!)
 wait_http "http://$host:$app_port/health/live" "example app"
 
@@ -120,6 +147,9 @@ wait_http "http://$host:$app_port/health/live" "example app"
   >"$state/loadgen.json" 2>&1 &
 pids+=($!)
 
+sink_audit="" bugsink_audit=""
+if [[ -f "$state/sentry-otlp.jsonl" ]]; then sink_audit=" --sentry-otlp $state/sentry-otlp.jsonl"; fi
+if [[ -n "${SENTRY_DSN:-}" ]]; then bugsink_audit=" --bugsink URL --bugsink-token TOKEN (a Bugsink behind SENTRY_DSN)"; fi
 cat <<EOF
 
 otel_clinic quick start is up (state and logs: $state)
@@ -131,7 +161,9 @@ otel_clinic quick start is up (state and logs: $state)
   log files (JSONL)   $state/logs/logs.jsonl
   Sentry OTLP route   $sentry_url
   load generator      300 requests with errors, slow requests and PHI canaries -> $state/loadgen.json
-  PHI audit           $python -m otel_clinic.cli audit --base-url http://$host:$app_port --prometheus http://$host:$prom_port --files $state/logs
+  PHI audit           $python -m otel_clinic.cli audit --base-url http://$host:$app_port --prometheus http://$host:$prom_port \\
+                        --files $state/logs --stdout-file $state/app.stdout.log --stderr-file $state/app.stderr.log \\
+                        --collector-output $state/agent.log $state/gateway.log${sink_audit}${bugsink_audit}
 Ctrl-C stops everything.
 EOF
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import http.server
+import json
 import os
 import shutil
 import signal
@@ -370,16 +371,30 @@ def wait_until(predicate: Any, timeout: float, interval: float = 0.25, message: 
         time.sleep(interval)
 
 
-def _serve_sink(port: int, prefix: str) -> None:
-    """`python -m tests.support.collector PORT [PREFIX]`: run the recording sink (quick start's Sentry stand-in)."""
+def _serve_sink(port: int, prefix: str, dump: str | None = None) -> None:
+    """`python -m tests.support.collector PORT [PREFIX [DUMP]]`: run the recording sink (quick start's Sentry
+    stand-in). With DUMP, every request received is appended to that file as one OTLP-JSON line (what the Sentry
+    OTLP route delivered, for `otel-clinic audit --sentry-otlp`)."""
+    from google.protobuf.json_format import MessageToJson
+
     with OtlpSink(path_prefix=prefix, port=port) as sink:
         print(f"OTLP sink on {sink.base_url}", flush=True)
+        written, last_report = 0, time.monotonic()
         while True:
-            time.sleep(30)
-            print(f"received {len(sink.spans())} spans, {len(sink.log_records())} log records", flush=True)
+            time.sleep(1)
+            if dump:
+                with sink._lock:
+                    new = sink.requests[written:]
+                with open(dump, "a", encoding="utf-8") as fh:
+                    for req in new:
+                        fh.write(json.dumps({"path": req.path, "body": json.loads(MessageToJson(req.body))}) + "\n")
+                written += len(new)
+            if time.monotonic() - last_report >= 30:
+                last_report = time.monotonic()
+                print(f"received {len(sink.spans())} spans, {len(sink.log_records())} log records", flush=True)
 
 
 if __name__ == "__main__":
     import sys
 
-    _serve_sink(int(sys.argv[1]), sys.argv[2] if len(sys.argv) > 2 else "")
+    _serve_sink(int(sys.argv[1]), sys.argv[2] if len(sys.argv) > 2 else "", sys.argv[3] if len(sys.argv) > 3 else None)

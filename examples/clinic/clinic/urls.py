@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from clinic import views
 
@@ -17,4 +17,6 @@ urlpatterns = [
     path("rate-limited/", views.rate_limited, name="rate-limited"),
     path("boom/", views.boom, name="boom"),
     path("cache/<str:key>/", views.cached_lookup, name="cache"),
+    # Probes for the PHI leak audit (otel-clinic audit): careless code on purpose, see clinic/audit_views.py.
+    path("audit/", include("clinic.audit_views")),
 ]
