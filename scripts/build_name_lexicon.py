@@ -42,8 +42,9 @@ FORMAT = "otel-clinic-names/1"
 NAMES_VERSION = "0.3.0"
 FAKER_VERSION = "40.54.0"
 
-# Flags (must match otel_clinic/scrubbing/names.py).
-AMB, FIRST, LAST, TECH = "A", "F", "L", "T"
+# Flags (must match otel_clinic/scrubbing/names.py). W marks a known non-name word (dictionary or vocabulary):
+# the finder lets a name run take in an adjacent word the lexicon does not know ("Chidinma Eze"), never a W word.
+AMB, FIRST, LAST, TECH, WORD = "A", "F", "L", "T", "W"
 
 # Frequency cut-off: an English dictionary word that is only a rare Census surname (rank beyond this, i.e.
 # fewer than roughly 1 in 100,000 people) and no first name in any list is vetoed outright ("patient" 69,269,
@@ -210,6 +211,14 @@ def build(dict_path: Path) -> tuple[str, dict[str, object]]:
         stats["ambiguous" if AMB in f else "unambiguous"] += 1
         out[k] = "".join(sorted(f))
 
+    # Known words that are not names: dictionary words, vocabulary and vetoed names.
+    n_words = 0
+    for w in sorted(words | veto):
+        if w not in out and len(w) >= 2 and TOKEN.fullmatch(w):
+            out[w] = WORD
+            n_words += 1
+    stats["words"] = n_words
+
     by_flags: dict[str, list[str]] = {}
     for k, f in out.items():
         by_flags.setdefault(f, []).append(k)
@@ -220,6 +229,7 @@ def build(dict_path: Path) -> tuple[str, dict[str, object]]:
     body = "\n".join(body_lines) + "\n"
     digest = hashlib.sha256(body.encode("utf-8")).hexdigest()
     header = f"{FORMAT} names={NAMES_VERSION} faker={FAKER_VERSION} keys={len(out)} sha256={digest}\n"
+    stats["keys_names"] = len(out) - n_words
     meta = {
         "census_counts": c_counts, "census_first": len(c_first), "census_last": len(c_last),
         "faker_first": len(f_first), "faker_last": len(f_last), "faker_locales": f_locales,
@@ -241,19 +251,28 @@ def write_sources(meta: dict[str, object], size: int, dict_version: str) -> None
 |---|---|---|---|
 | 1990 US Census name lists, as shipped in PyPI `names` (`dist.all.last`, `dist.female.first`, `dist.male.first`) | names {NAMES_VERSION} | US Census data: public domain; `names` package: MIT | surnames {meta['census_last']:,}, first names {meta['census_first']:,} (lines: {meta['census_counts']}) |
 | Faker person providers, Latin-script entries of every locale ({len(locales)} locales) | Faker {FAKER_VERSION} | MIT | first-name tokens {meta['faker_first']:,}, last-name tokens {meta['faker_last']:,} |
-| Debian `wamerican` (SCOWL size 50), lower-case entries only | {dict_version} | SCOWL licence (permissive, notice retained: Copyright 2000-2011 Kevin Atkinson et al.) | build-time common-word test only; no word list is shipped |
+| Debian `wamerican` (SCOWL size 50), lower-case entries only | {dict_version} | SCOWL licence (permissive; notice below) | common-word test (ambiguous/veto) and the shipped `W` (known word, not a name) keys |
 | `scripts/name_lexicon_vocab.txt` | this repository | Apache-2.0 (project) | curated technical/log/clinic vocabulary veto, forced-ambiguous names, function words |
 
 Faker tokens per locale: {', '.join(f'{k} {v}' for k, v in locales.items())}.
 
 ## Result
-- keys: {meta['keys']:,} (unambiguous {meta['unambiguous']:,}, ambiguous {meta['ambiguous']:,}); per flag set: {meta['by_flags']}
+- keys: {meta['keys']:,}: names {meta['keys_names']:,} (unambiguous {meta['unambiguous']:,}, ambiguous {meta['ambiguous']:,}),
+  known non-name words {meta['words']:,}; per flag set: {meta['by_flags']}
 - vetoed: {meta['vetoed_vocab']:,} vocabulary/function words, {meta['vetoed_rare_word']:,} dictionary words that are only rare
   Census surnames (rank > {RARE_SURNAME_RANK:,}) and no first name in any list and not in Faker.
 - file: {size:,} bytes gzip; body sha256 `{meta['sha256']}` (also in the header line; a test checks it).
 
 Flags: `A` ambiguous (also an English/technical word or at most 2 letters: needs an indicator), `F` first name,
-`L` surname, `T` technical vocabulary kept only because it is a popular name ("page", "will", "mark").
+`L` surname, `T` technical vocabulary kept only because it is a popular name ("page", "will", "mark"),
+`W` a known word that is not a name (so a name run never takes it in).
+
+SCOWL notice (for the `W` words derived from it): Copyright 2000-2011 by Kevin Atkinson. Permission to use, copy,
+modify, distribute and sell these word lists, the associated scripts, the output created from the scripts, and
+its documentation for any purpose is hereby granted without fee, provided that the above copyright notice appears
+in all copies and that both that copyright notice and this permission notice appear in supporting documentation.
+Kevin Atkinson makes no representations about the suitability of this array for any purpose. It is provided
+"as is" without express or implied warranty. (Full text: /usr/share/doc/wamerican/copyright.)
 
 ## Rebuild
 ```

@@ -28,13 +28,15 @@ LEXICON_FORMAT = "otel-clinic-names/1"
 _DATA = "names.txt.gz"
 
 # Flag bits stored with each key (letters as written by the build script).
-NAME, AMB, FIRST, LAST, TECH = 1, 2, 4, 8, 16
-_LETTER_FLAGS = {"A": AMB, "F": FIRST, "L": LAST, "T": TECH}
-_FLAG_BITS = 5
-_FP_MASK = (1 << 27) - 1
+# WORD: a known word that is not a name (English dictionary or vocabulary), so a run never takes it in.
+NAME, AMB, FIRST, LAST, TECH, WORD = 1, 2, 4, 8, 16, 32
+_LETTER_FLAGS = {"A": AMB, "F": FIRST, "L": LAST, "T": TECH, "W": WORD}
+_FLAG_BITS = 6
+_FLAG_MASK = (1 << _FLAG_BITS) - 1
+_FP_MASK = (1 << 26) - 1
 
 # Token kinds besides lexicon flags (kept in a separate int so a token can be both, e.g. "van").
-_PARTICLE, _INITIAL, _HONORIFIC, _CONTEXT, _WEAK, _CRED = 1, 2, 4, 8, 16, 32
+_PARTICLE, _INITIAL, _HONORIFIC, _CONTEXT, _WEAK, _CRED, _KWORD = 1, 2, 4, 8, 16, 32, 64
 
 _L = r"[^\W\d_]"  # a letter, any script (the lexicon holds Latin-script names only)
 # A word of letters with inner apostrophes/hyphens ("O'Brien", "Jean-Luc", "Peña", "Łukasz"), but not part of an
@@ -88,6 +90,9 @@ def _shape(tok: str) -> str:
         return "u"
     if tok.istitle():
         return "t"
+    head, sep, tail = tok.partition("-")
+    if sep and head.istitle() and tail.replace("-", "").islower():
+        return "t"  # "Min-jun", "Ji-woo"
     m = _NAME_CAMEL.match(tok)
     if m and tok[m.end():].istitle():
         return "t"
@@ -108,7 +113,7 @@ class NameFinder:
             self._load_shipped()
         else:
             for k, f in keys.items():
-                self._insert(k, f | NAME)
+                self._insert(k, f if f & WORD else f | NAME)
 
     # -- lexicon -----------------------------------------------------------------------------------------------
     def _insert(self, key: str, flags: int) -> None:
@@ -144,7 +149,7 @@ class NameFinder:
             if stop < 0:
                 stop = end
             if text[pos] == "@":
-                flags = NAME
+                flags = 0 if "W" in text[pos + 1:stop] else NAME
                 for letter in text[pos + 1:stop]:
                     flags |= _LETTER_FLAGS[letter]
             else:
@@ -152,7 +157,8 @@ class NameFinder:
             pos = stop + 1
 
     def lookup(self, token: str) -> int:
-        """Lexicon flags of one word (0: not a name). Case, apostrophes and a possessive 's are ignored."""
+        """Lexicon flags of one word (NAME bit set for names; WORD for known non-names; 0 unknown).
+        Case, apostrophes and a possessive 's are ignored."""
         key = token.lower()
         if "'" in key or "’" in key:
             if key.endswith(_CONTRACTIONS):
@@ -161,12 +167,12 @@ class NameFinder:
                 key = key[:-2]
             key = key.replace("'", "").replace("’", "")
         flags = self._get(key)
-        if not flags and "-" in key:
+        if not flags & NAME and "-" in key:
             # "Smith-Jones", "Jean-Luc": a name if every part is; unambiguous if any part is.
             flags = NAME | AMB
             for part in key.split("-"):
                 f = self._get(part) if len(part) > 1 else 0
-                if not f:
+                if not f & NAME:
                     return 0
                 if not f & AMB:
                     flags &= ~AMB
@@ -182,7 +188,7 @@ class NameFinder:
         v = t[i]
         while v:
             if v >> _FLAG_BITS == fp:
-                return v & 31
+                return v & _FLAG_MASK
             i = (i + 1) & mask
             v = t[i]
         return 0
@@ -209,7 +215,7 @@ class NameFinder:
                 f = self.lookup(tok)
             else:
                 f = get(low)
-            if f:
+            if f & NAME:
                 if not f & AMB or tok[0].isupper() or state == 1 or (state == 3 and f & LAST):
                     break  # unambiguous name, Title/UPPER ambiguous (pair, Last-First, credential), indicator
                 state = 3 if state == 2 and f & FIRST else 0
@@ -240,6 +246,10 @@ class NameFinder:
                 if kind & _CRED and shape == "l":
                     kind &= ~_CRED  # "do", "pa" lower case are words; credentials are written MD, RN, PhD
                 flags = lookup(tok)
+                if flags & WORD:
+                    kind |= _KWORD
+                if not flags & NAME:
+                    flags = 0
             toks.append((m.start(), m.end(), tok, flags, kind, shape))
         return toks
 
@@ -308,7 +318,7 @@ class NameFinder:
         result: list[tuple[int, int]] = []
         for run, seed in zip(runs, seeds):
             if seed:
-                self._unknown_surname(toks, gap, run, text)
+                self._take_unknown(toks, gap, run)
                 start, end = toks[run[0]][0], toks[run[-1]][1]
                 if toks[run[-1]][4] & _INITIAL and text[end:end + 1] == ".":
                     end += 1
@@ -316,22 +326,25 @@ class NameFinder:
         return result
 
     @staticmethod
-    def _unknown_surname(toks: list, gap: list[str], run: list[int], text: str) -> None:
-        """A first name that is a hit takes the next word along when it looks like a surname the lexicon lacks
-        ("Hollis Brandvold"): same Title/UPPER style, or lower case at the end of a clause ("for hollis brandvold")."""
-        last = run[-1]
-        if last + 1 >= len(toks) or gap[last] != "s":
-            return
-        cur, nxt = toks[last], toks[last + 1]
-        if not cur[3] & FIRST or nxt[3] or nxt[4] or len(nxt[2]) < 2 or not nxt[5]:
-            return
-        if cur[5] != "l":
-            if nxt[5] == cur[5]:
-                run.append(last + 1)
-            return
-        after = text[nxt[1]:nxt[1] + 1]
-        if nxt[5] == "l" and (after == "" or after in ",.;:)]}'\"") and (last + 2 >= len(toks) or gap[last + 1] != "s"):
-            run.append(last + 1)
+    def _take_unknown(toks: list, gap: list[str], run: list[int]) -> None:
+        """A run that is a hit takes in up to two adjacent words the lexicon does not know at all, in the same
+        case style: the other half of the name ("Chidinma Eze", "Hollis Brandvold"). Known words, vocabulary,
+        context words and code-shaped tokens never join."""
+
+        def unknown(k: int, ref: int) -> bool:
+            t = toks[k]
+            if t[3] or t[4] or len(t[2]) < 2 or not t[5]:
+                return False
+            return (t[5] == "l") == (toks[ref][5] == "l")
+
+        for _ in range(2):
+            k = run[0] - 1
+            if k >= 0 and gap[k] == "s" and unknown(k, run[0]):
+                run.insert(0, k)
+        for _ in range(2):
+            k = run[-1] + 1
+            if k < len(toks) and gap[run[-1]] == "s" and unknown(k, run[-1]):
+                run.append(k)
 
     @staticmethod
     def _comma_pair(toks: list, a: list[int], b: list[int]) -> bool:
@@ -410,7 +423,7 @@ class NameFinder:
                     return False
                 continue
             f = self.lookup(tok)
-            if f:
+            if f & NAME:
                 names.append((tok, f, shape))
             elif low not in _PARTICLES and low not in _CREDENTIALS:
                 return False
