@@ -79,15 +79,14 @@ def test_names_vary_in_origin_and_case_and_synthetic_surnames_are_in_no_list():
 
 
 def test_bare_identifiers_carry_no_context_word_and_context_ones_do():
-    words = ("ssn", "mrn", "member", "mbi", "licen", "account", "phone", "dob", "birth", "patient")
-    c = new_canaries()
-    for x in c.canaries:
-        if x.group == "ids-bare":
-            assert not any(w in x.text.lower() for w in words), x
-        if x.form == "context" or x.kind == "date":
-            assert any(w in x.text.lower() for w in (*words, "born", "admitted", "discharged")), x
-    bare_text = " ".join(text for g, text, _ in c.payloads(c.channels[0]) if g == "ids-bare")
-    assert not any(w in bare_text.lower() for w in words)
+    words = {"ssn", "mrn", "member", "mbi", "licence", "account", "phone", "dob", "birth", "patient", "id"}
+    for _ in range(20):
+        c = new_canaries()
+        for x in c.canaries:
+            if x.group == "ids-bare":
+                assert not words & set(tokens(x.text)), x
+            if x.form == "context" or x.kind == "date":
+                assert (words | {"born", "admitted", "discharged"}) & set(tokens(x.text)), x
 
 
 def test_canary_needles_are_unique_across_the_set():
