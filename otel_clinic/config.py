@@ -84,6 +84,9 @@ class ClinicConfig:
     sentry_traces_sample_rate: float = 0.0
     sentry_auth_token: str | None = None
     sentry_org: str | None = None
+    # server.address on server spans: this setting, else the first non-wildcard ALLOWED_HOSTS entry; never the
+    # Host header (client-controlled).
+    server_address: str | None = None
     sentry_project: str | None = None
     sentry_url: str = "https://sentry.io/"
 
@@ -92,6 +95,9 @@ class ClinicConfig:
     logs_bridge: bool = True
 
     scrub_enabled: bool = True
+    # Sentry events never pass the Collector: their scrubbing has its own switch, on even when in-process
+    # span/log scrubbing is off (OTEL_CLINIC_SCRUB=false leaves those to the Collector).
+    sentry_scrub: bool = True
     health_metrics: bool = True
 
     def replace(self, **changes: Any) -> "ClinicConfig":
@@ -231,12 +237,14 @@ ENV_NAMES: dict[str, str] = {
     "sentry_traces_sample_rate": "OTEL_CLINIC_SENTRY_TRACES_SAMPLE_RATE",
     "sentry_auth_token": "SENTRY_AUTH_TOKEN",
     "sentry_org": "SENTRY_ORG",
+    "server_address": "OTEL_CLINIC_SERVER_ADDRESS",
     "sentry_project": "SENTRY_PROJECT",
     "sentry_url": "SENTRY_URL",
     "log_format": "OTEL_CLINIC_LOG_FORMAT",
     "log_level": "OTEL_CLINIC_LOG_LEVEL",
     "logs_bridge": "OTEL_CLINIC_LOGS_BRIDGE",
     "scrub_enabled": "OTEL_CLINIC_SCRUB",
+    "sentry_scrub": "OTEL_CLINIC_SENTRY_SCRUB",
     "health_metrics": "OTEL_CLINIC_HEALTH_METRICS",
 }
 
@@ -249,6 +257,7 @@ _OTLP_ENDPOINT_VARS = (
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _OPTIONAL = frozenset({
     "otlp_endpoint", "prometheus_port", "sampler_arg", "sentry_dsn", "sentry_auth_token", "sentry_org", "sentry_project",
+    "server_address",
 })
 # OTEL_RESOURCE_ATTRIBUTES keys that feed config fields (below keywords and OTEL_SERVICE_NAME/OTEL_CLINIC_*,
 # above our defaults), so the resource, Sentry and the health endpoint all report the same values.
@@ -313,7 +322,7 @@ def _parse(key: str, setting: str, raw: Any) -> Any:
         return _route_thresholds(setting, raw)
     if key == "excluded_paths":
         return _paths(setting, raw)
-    if key in ("prometheus_enabled", "instrument_django", "logs_bridge", "scrub_enabled", "health_metrics"):
+    if key in ("prometheus_enabled", "instrument_django", "logs_bridge", "scrub_enabled", "sentry_scrub", "health_metrics"):
         return parse_bool(setting, raw)
     if key == "instrumentations":
         items = raw if isinstance(raw, (list, tuple)) else [p for p in str(raw).split(",")]

@@ -73,10 +73,14 @@ def init_sentry(config: ClinicConfig, scrub_policy: Any = None, **sentry_options
     except Exception:  # older sentry-sdk: tag_event still copies the trace id
         pass
     hooks: dict[str, Callable] = {}
-    if scrub_policy is not None and config.scrub_enabled:
-        from otel_clinic.scrubbing import sentry_hooks
+    if config.sentry_scrub:
+        import os
 
-        hooks = dict(sentry_hooks(scrub_policy))
+        from otel_clinic.scrubbing import ScrubPolicy, sentry_hooks
+
+        # Sentry events never pass the Collector: scrub them here even when in-process span/log scrubbing is off.
+        policy = scrub_policy if scrub_policy is not None else ScrubPolicy.from_env(os.environ)
+        hooks = dict(sentry_hooks(policy))
     options: dict[str, Any] = {
         "integrations": integrations,
         "traces_sample_rate": config.sentry_traces_sample_rate or None,

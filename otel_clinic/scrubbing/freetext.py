@@ -309,9 +309,9 @@ def _safe_number(text: str, start: int, end: int, value: str) -> bool:
             return True  # ('127.0.0.1', 51234): a socket address
         if _AFTER_STATUS.search(text, max(0, start - 8), start):
             return True  # access log: "GET / HTTP/1.1" 200 18231 (the response size)
-        before = _WORD_BEFORE.search(text, max(0, start - 24), start)
-        if before and before.group(1).lower() in _SAFE_BEFORE:
-            return True
+    before = _WORD_BEFORE.search(text, max(0, start - 24), start)
+    if before and before.group(1).lower() in _SAFE_BEFORE:
+        return True
     return False
 
 

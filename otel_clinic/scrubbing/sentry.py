@@ -11,9 +11,10 @@ import logging
 from collections.abc import Callable, MutableMapping
 from typing import Any
 
+from otel_clinic.scrubbing.logtemplates import record_message, render
 from otel_clinic.scrubbing.policy import ScrubPolicy
 from otel_clinic.scrubbing.sql import obfuscate_sql
-from otel_clinic.scrubbing.url import scrub_path, scrub_url
+from otel_clinic.scrubbing.url import scrub_path
 
 _logger = logging.getLogger(__name__)
 
@@ -21,9 +22,10 @@ _logger = logging.getLogger(__name__)
 _SAFE_CONTEXTS = frozenset({"runtime", "os", "device", "app", "browser", "gpu", "culture", "cloud_resource"})
 # sentry-python never fills these on a server; when present the application set them, so scrub them.
 _APP_SETTABLE_CONTEXTS = frozenset({"app", "device", "browser"})
-_KEEP_HEADERS = frozenset({"content-type", "content-length", "accept", "host", "user-agent", "x-request-id", "traceparent"})
-_DROP_HEADERS = frozenset({"cookie", "authorization", "proxy-authorization", "x-forwarded-for", "x-real-ip", "forwarded", "x-api-key"})
-_ENV_KEEP = frozenset({"SERVER_NAME", "SERVER_PORT"})
+# Request headers kept (scrubbed): they describe the transport. Everything else is dropped, name and value:
+# Host, User-Agent, Referer, Cookie, Authorization, X-Forwarded-For and any custom header are client-controlled.
+_KEEP_HEADERS = frozenset({"content-type", "content-length", "accept", "x-request-id", "traceparent"})
+_ENV_KEEP = frozenset({"SERVER_PORT"})
 
 
 def sentry_hooks(policy: ScrubPolicy) -> dict[str, Callable[..., Any]]:
@@ -36,6 +38,10 @@ def sentry_hooks(policy: ScrubPolicy) -> dict[str, Callable[..., Any]]:
         return _guarded(scrub_event, event, policy)
 
     def before_breadcrumb(crumb: dict[str, Any], hint: Any = None) -> dict[str, Any] | None:
+        record = hint.get("log_record") if isinstance(hint, dict) else None
+        if record is not None and isinstance(crumb, MutableMapping):
+            # A logging breadcrumb's message was formatted with the raw arguments: use the template instead.
+            crumb["message"] = record_message(record)
         return _guarded(scrub_breadcrumb, crumb, policy)
 
     return {
@@ -58,7 +64,7 @@ def scrub_event(event: dict[str, Any], policy: ScrubPolicy) -> dict[str, Any]:
         return None  # type: ignore[return-value]
     request = event.get("request")
     if isinstance(request, MutableMapping):
-        _scrub_request(request, policy)
+        _scrub_request(request, policy, event.get("transaction"))
     if "user" in event:
         user = event.get("user")
         ident = user.get("id") if isinstance(user, MutableMapping) else None
@@ -77,6 +83,7 @@ def scrub_event(event: dict[str, Any], policy: ScrubPolicy) -> dict[str, Any]:
             if not isinstance(item, MutableMapping):
                 continue
             if isinstance(item.get("value"), str):
+                # Exception messages quote input ("invalid literal for int() with base 10: '…'"): free text.
                 item["value"] = policy.scrub_text(item["value"])
             _scrub_frames(item.get("stacktrace"), policy)
             mechanism = item.get("mechanism")
@@ -85,11 +92,7 @@ def scrub_event(event: dict[str, Any], policy: ScrubPolicy) -> dict[str, Any]:
     _scrub_frames(event.get("stacktrace"), policy)
     logentry = event.get("logentry")
     if isinstance(logentry, MutableMapping):
-        for key in ("message", "formatted"):
-            if isinstance(logentry.get(key), str):
-                logentry[key] = policy.scrub_text(logentry[key])
-        # The scrubbed "formatted" text is enough; params scrubbed one by one lose their context ("DOB %s").
-        logentry.pop("params", None)
+        _scrub_logentry(logentry, policy)
     if isinstance(event.get("message"), str):
         event["message"] = policy.scrub_text(event["message"])
     if isinstance(event.get("transaction"), str):
@@ -107,21 +110,42 @@ def scrub_event(event: dict[str, Any], policy: ScrubPolicy) -> dict[str, Any]:
     return event
 
 
-def _scrub_request(request: MutableMapping[str, Any], policy: ScrubPolicy) -> None:
+def _scrub_logentry(logentry: MutableMapping[str, Any], policy: ScrubPolicy) -> None:
+    """The template stays (``message``), ``formatted`` is the template with typed placeholders, and the
+    parameters are scrubbed one by one like log arguments (never the raw formatted text)."""
+    template = logentry.get("message")
+    params = logentry.get("params")
+    if isinstance(template, str):
+        args = tuple(params) if isinstance(params, (list, tuple)) else params if isinstance(params, dict) else ()
+        logentry["message"] = policy.scrub_text(template)
+        logentry["formatted"] = policy.scrub_text(render(template, args))
+    elif isinstance(logentry.get("formatted"), str):
+        logentry["formatted"] = policy.scrub_text(logentry["formatted"])
+    if isinstance(params, (list, tuple)):
+        logentry["params"] = [policy.engine.scrub_argument(p) for p in params]
+    elif isinstance(params, dict):
+        logentry["params"] = {k: policy.engine.scrub_argument(v) for k, v in params.items()}
+    else:
+        logentry.pop("params", None)
+
+
+def _scrub_request(request: MutableMapping[str, Any], policy: ScrubPolicy, transaction: Any = None) -> None:
     for never in ("data", "cookies", "query_string"):
         request.pop(never, None)
-    if isinstance(request.get("url"), str):
-        request["url"] = scrub_url(request["url"])
+    url = request.get("url")
+    if isinstance(url, str):
+        # Method and route template only: the host is the client's Host header, the query is user input.
+        if isinstance(transaction, str) and transaction.startswith("/"):
+            request["url"] = policy.scrub_text(scrub_path(transaction))  # the route template (transaction_style="url")
+        else:
+            path = url.split("://", 1)[-1]
+            path = "/" + path.split("/", 1)[1] if "/" in path else "/"
+            request["url"] = policy.scrub_text(scrub_path(path.split("?", 1)[0].split("#", 1)[0]))
     headers = request.get("headers")
     if isinstance(headers, MutableMapping):
-        # Fail closed: known-harmless headers are scrubbed and kept, credentials and client addresses are
-        # dropped, anything else keeps its name (useful for debugging) but not its value.
-        kept: dict[str, Any] = {}
-        for k, v in headers.items():
-            if not isinstance(k, str) or k.lower() in _DROP_HEADERS or policy.is_sensitive_key(k):
-                continue
-            kept[k] = policy.scrub(v) if k.lower() in _KEEP_HEADERS else "[REDACTED]"
-        request["headers"] = kept
+        request["headers"] = {
+            k: policy.scrub(v) for k, v in headers.items() if isinstance(k, str) and k.lower() in _KEEP_HEADERS
+        }
     env = request.get("env")
     if isinstance(env, MutableMapping):
         request["env"] = {k: v for k, v in env.items() if k in _ENV_KEEP}
@@ -144,16 +168,16 @@ def _scrub_contexts(event: MutableMapping[str, Any], policy: ScrubPolicy) -> Non
 
 
 def _scrub_frames(stacktrace: Any, policy: ScrubPolicy) -> None:
-    """Frame locals are dropped outright; source context lines are scrubbed (literals in code can be PHI)."""
+    """Frame locals are dropped outright; source context lines are code: pattern detectors only."""
     frames = stacktrace.get("frames") if isinstance(stacktrace, MutableMapping) else None
     for frame in frames if isinstance(frames, list) else ():
         if isinstance(frame, MutableMapping):
             frame.pop("vars", None)
             if isinstance(frame.get("context_line"), str):
-                frame["context_line"] = policy.scrub_text(frame["context_line"])
+                frame["context_line"] = policy.engine.scrub_code(frame["context_line"])
             for key in ("pre_context", "post_context"):
                 if isinstance(frame.get(key), list):
-                    frame[key] = [policy.scrub_text(line) if isinstance(line, str) else "" for line in frame[key]]
+                    frame[key] = [policy.engine.scrub_code(line) if isinstance(line, str) else "" for line in frame[key]]
 
 
 def _scrub_sentry_span(span: MutableMapping[str, Any], policy: ScrubPolicy) -> None:

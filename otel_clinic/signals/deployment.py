@@ -19,6 +19,7 @@ from typing import Any, Iterable
 
 from opentelemetry.metrics import CallbackOptions, Meter, Observation
 
+from otel_clinic.scrubbing.logtemplates import SafeArg
 from otel_clinic.signals.release import current_release
 
 _logger = logging.getLogger("otel_clinic.deployment")
@@ -129,7 +130,8 @@ def track_deployment(
     registry.record(version, environment, now)
     result = DeploymentResult(version=version, environment=environment, timestamp=now)
     _logger.info(
-        "deployment %s to %s", version, environment,
+        # release and environment are the operator's settings, not data: written into the body as they are
+        "deployment %s to %s", SafeArg(version), SafeArg(environment),
         extra={"event.name": "clinic.deployment", "service.version": version,
                "deployment.environment.name": environment, "clinic.deployed_by": deployed_by or "unknown",
                "clinic.changes": (changes or "")[:2000]},

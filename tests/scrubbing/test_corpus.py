@@ -9,6 +9,12 @@ from pathlib import Path
 from otel_clinic.scrubbing import ScrubPolicy
 
 CORPUS = Path(__file__).parents[1] / "data" / "phi_corpus.jsonl"
+NEGATIVE_CORPUS = Path(__file__).parents[1] / "data" / "negative_corpus.jsonl"
+# Negatives the policy changes on purpose, with the reason (docs/scrubbing.md, "Free text").
+DELIBERATE = {
+    "release 2026-11-23": "a date without a time part may be a birth or visit date: masked in free text",
+    "2026-11-23": "a date without a time part may be a birth or visit date: masked in free text",
+}
 
 
 def test_corpus_recall_and_false_positive_rate() -> None:
@@ -28,7 +34,11 @@ def test_corpus_recall_and_false_positive_rate() -> None:
             missed.append((row["kind"], row["text"]))
         else:
             per_kind_hit[row["kind"]] += 1
-    false_positives = [(r["text"], policy.scrub_text(r["text"])) for r in negatives if policy.scrub_text(r["text"]) != r["text"]]
+    false_positives = [
+        (r["text"], policy.scrub_text(r["text"]))
+        for r in negatives
+        if policy.scrub_text(r["text"]) != r["text"] and r["text"] not in DELIBERATE
+    ]
 
     recall = 1 - len(missed) / len(positives)
     fp_rate = len(false_positives) / len(negatives)
@@ -38,3 +48,16 @@ def test_corpus_recall_and_false_positive_rate() -> None:
     print(f"  recall {recall:.1%}   false-positive rate {fp_rate:.1%}")
     assert missed == [], missed
     assert false_positives == [], false_positives
+
+
+def test_negative_corpus_comes_out_byte_identical() -> None:
+    """The blind negative corpus (tests/data/negative_corpus.README.md): at least 95 % of realistic non-PHI
+    log lines, exception messages, tracebacks, SQL and URLs must come out unchanged."""
+    policy = ScrubPolicy.default()
+    rows = [json.loads(line) for line in NEGATIVE_CORPUS.read_text(encoding="utf-8").splitlines() if line.strip()]
+    assert len(rows) >= 300
+    changed = [(r["kind"], r["text"], policy.scrub_text(r["text"])) for r in rows if policy.scrub_text(r["text"]) != r["text"]]
+    rate = 1 - len(changed) / len(rows)
+    per_kind = Counter(kind for kind, _, _ in changed)
+    print(f"\nnegative corpus: {len(rows)} strings, {rate:.1%} byte-identical; changed by kind: {dict(per_kind)}")
+    assert rate >= 0.95, changed

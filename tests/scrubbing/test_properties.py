@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import json
 
 from hypothesis import HealthCheck, given, settings
@@ -144,7 +146,11 @@ span_id = st.integers(0, 2**64 - 1).map(lambda i: format(i, "016x"))
 version = st.tuples(st.integers(0, 30), st.integers(0, 99), st.integers(0, 999), st.booleans()).map(
     lambda t: ("v" if t[3] else "") + f"{t[0]}.{t[1]}.{t[2]}"
 )
-hostname = st.lists(st.from_regex(r"[a-z][a-z0-9-]{0,10}[a-z0-9]", fullmatch=True), min_size=2, max_size=4).map(".".join)
+# Labels with a run of four digits are identifier-shaped in free text by policy (docs/scrubbing.md), not "safe".
+hostname = st.lists(
+    st.from_regex(r"[a-z][a-z0-9-]{0,10}[a-z0-9]", fullmatch=True).filter(lambda s: not re.search(r"\d{4}", s)),
+    min_size=2, max_size=4,
+).map(".".join)
 sql = st.tuples(
     st.sampled_from(["SELECT * FROM", "SELECT id, mrn, dob FROM", "DELETE FROM", "SELECT COUNT(*) FROM"]),
     st.sampled_from(["patients", "appointments", '"clinic_patient"', "prescriptions"]),

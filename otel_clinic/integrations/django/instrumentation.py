@@ -155,14 +155,48 @@ def _method_only_span_name(request: Any) -> str:
     return method if method in _KNOWN_METHODS else "HTTP"
 
 
-def _without_raw_request_data(collect):
+# Attributes the contrib fills from the client's Host header: replaced by the configured server address.
+_HOST_ATTRIBUTES = ("server.address", "http.host", "net.host.name", "http.server_name")
+_server_address: list[str | None] = []  # resolved once: [value]
+
+
+def configured_server_address(config: ClinicConfig | None) -> str | None:
+    """``OTEL_CLINIC_SERVER_ADDRESS``, else the first non-wildcard ``ALLOWED_HOSTS`` entry, else None."""
+    if config is not None and config.server_address:
+        return config.server_address
+    if not _server_address:
+        value = None
+        try:
+            from django.conf import settings
+
+            for host in getattr(settings, "ALLOWED_HOSTS", ()) or ():
+                host = str(host).strip().lstrip(".")
+                if host and "*" not in host:
+                    value = host
+                    break
+        except Exception:
+            value = None
+        _server_address.append(value)
+    return _server_address[0]
+
+
+def _without_raw_request_data(collect, config: ClinicConfig | None = None):
     """Wrap the contrib's request-attribute collector so raw URL, query, client IP and user agent are never set
-    on the span at all (the contrib would set them twice, and we would delete them again in the hook)."""
+    on the span at all (the contrib would set them twice, and we would delete them again in the hook), and the
+    Host header never becomes ``server.address``."""
 
     def collect_request_attributes(*args: Any, **kwargs: Any) -> dict:
         attributes = collect(*args, **kwargs)
         for key in _RAW_URL_ATTRIBUTES:
             attributes.pop(key, None)
+        if any(key in attributes for key in _HOST_ATTRIBUTES):
+            address = configured_server_address(config)
+            for key in _HOST_ATTRIBUTES:
+                if key in attributes:
+                    if address:
+                        attributes[key] = address
+                    else:
+                        del attributes[key]
         return attributes
 
     collect_request_attributes.__wrapped__ = collect  # type: ignore[attr-defined]
@@ -218,7 +252,7 @@ def instrument_django(config: ClinicConfig, tracer_provider) -> None:
         collect = getattr(otel_middleware, name, None)
         if collect is not None and name not in _original_collectors:
             _original_collectors[name] = collect
-            setattr(otel_middleware, name, _without_raw_request_data(collect))
+            setattr(otel_middleware, name, _without_raw_request_data(collect, config))
     got_request_exception.connect(_remember_exception, dispatch_uid="otel_clinic.remember_exception")
     db_instr.install(config)
     cache_instr.install()
@@ -249,6 +283,7 @@ def uninstrument_django() -> None:
     for name, collect in _original_collectors.items():
         setattr(otel_middleware, name, collect)
     _original_collectors.clear()
+    _server_address.clear()
     got_request_exception.disconnect(dispatch_uid="otel_clinic.remember_exception")
     db_instr.uninstall()
     cache_instr.uninstall()
