@@ -104,3 +104,48 @@ def run_loadgen(base_url: str, requests_: int, concurrency: int, phi: bool = Tru
         argv.append("--no-seed")
     out = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=True).stdout
     return json.loads(out.strip().splitlines()[-1])
+
+
+class SteadyLoad:
+    """GET `path` at a fixed total rate from `threads` keep-alive clients until stopped; counts responses.
+
+        with SteadyLoad(app.base_url, "/api/patients/", rate=40) as load:
+            time.sleep(10)
+        load.responses  # completed requests (any status); load.errors: connection failures
+    """
+
+    def __init__(self, base_url: str, path: str, rate: float, threads: int = 2) -> None:
+        import threading
+
+        self.url = base_url.rstrip("/") + path
+        self.interval = threads / rate
+        self.threads = threads
+        self.responses = 0
+        self.errors = 0
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._workers = [threading.Thread(target=self._run, daemon=True) for _ in range(threads)]
+
+    def _run(self) -> None:
+        session = requests.Session()
+        next_at = time.monotonic()
+        while not self._stop.is_set():
+            try:
+                session.get(self.url, timeout=10)
+                with self._lock:
+                    self.responses += 1
+            except requests.RequestException:
+                with self._lock:
+                    self.errors += 1
+            next_at += self.interval
+            self._stop.wait(max(0.0, next_at - time.monotonic()))
+
+    def __enter__(self) -> "SteadyLoad":
+        for worker in self._workers:
+            worker.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for worker in self._workers:
+            worker.join(timeout=15)
