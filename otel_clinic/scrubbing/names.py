@@ -8,10 +8,12 @@ the clinical de-identification tools (PhysioNet deid / pyDeid, Philter): a dicti
 context word (patient, nurse), ``Last, First``, ", MD" after, a Title-case first+last pair, or a neighbouring
 name. A hit grows to the whole run of adjacent name tokens, so a masked first name never leaves the surname.
 
-The lexicon (~128k keys, built by scripts/build_name_lexicon.py; sources in data/NAMES-SOURCES.md) is held as
-an open-addressing table of 27-bit fingerprints of ``hash(key)`` plus 5 flag bits in one ``array('I')``
-(2 MiB) instead of a frozenset of str (~12 MB). A token that is not in the lexicon matches a stored fingerprint
-with probability ~1e-8 per lookup; ``hash`` is per-process, so such a collision is not even reproducible.
+The lexicon (190k keys: 128k names plus 62.6k known non-name words; built by scripts/build_name_lexicon.py,
+sources in data/NAMES-SOURCES.md) is held as an open-addressing table of 26-bit fingerprints of ``hash(key)``
+plus 6 flag bits in one ``array('I')`` of 2^19 slots (2 MiB RSS; the same keys as a ``frozenset[str]`` measured
+20 MiB). A word that is not in the lexicon matches a stored fingerprint with probability ~2e-8 per lookup
+(about 1.2 probes at load 0.36, 2^-26 each); ``hash`` is per-process, so such a collision is not reproducible.
+Measured figures: benchmarks/names.py.
 """
 from __future__ import annotations
 
@@ -20,12 +22,14 @@ import hashlib
 import re
 import threading
 from array import array
+from collections.abc import Callable
 from importlib import resources
 
 __all__ = ["NameFinder", "default_name_finder", "LEXICON_FORMAT"]
 
 LEXICON_FORMAT = "otel-clinic-names/1"
 _DATA = "names.txt.gz"
+_WORD_CACHE = 4096  # bound of the known-word cache (~0.4 MB)
 
 # Flag bits stored with each key (letters as written by the build script).
 # WORD: a known word that is not a name (English dictionary or vocabulary), so a run never takes it in.
@@ -106,9 +110,12 @@ class NameFinder:
         # keys: mapping key -> flags, for tests; None loads the shipped lexicon.
         self._bits = table_bits
         self._mask = (1 << table_bits) - 1
-        self._table = array("I", bytes(4 << table_bits))
+        self._table = array("I", [0]) * (1 << table_bits)  # no 2 MB temporary bytes (load peak)
         self.header = ""
         self.count = 0
+        # Known non-name words seen in text -> flags: log vocabulary repeats, and a dict hit is ~5x cheaper than
+        # a table probe. Only WORD results are cached (never names or unknown words: no PHI kept in memory).
+        self._words: dict[str, int] = {}
         if keys is None:
             self._load_shipped()
         else:
@@ -132,29 +139,22 @@ class NameFinder:
             raise ValueError("name table too full: raise table_bits")
 
     def _load_shipped(self) -> None:
-        raw = resources.files("otel_clinic.scrubbing").joinpath("data", _DATA).read_bytes()
-        text = gzip.decompress(raw).decode("utf-8")
-        nl = text.index("\n")
-        self.header = text[:nl]
-        if not self.header.startswith(LEXICON_FORMAT + " "):
-            raise ValueError(f"unexpected name lexicon format: {self.header[:60]!r}")
-        flags = NAME
-        insert = self._insert
-        pos = nl + 1
-        end = len(text)
-        find = text.find
-        # Walk the text instead of splitlines(): never holds 128k str objects at once (peak memory).
-        while pos < end:
-            stop = find("\n", pos)
-            if stop < 0:
-                stop = end
-            if text[pos] == "@":
-                flags = 0 if "W" in text[pos + 1:stop] else NAME
-                for letter in text[pos + 1:stop]:
-                    flags |= _LETTER_FLAGS[letter]
-            else:
-                insert(text[pos:stop], flags)
-            pos = stop + 1
+        ref = resources.files("otel_clinic.scrubbing").joinpath("data", _DATA)
+        # Stream the lines (never the whole 1.7 MB text or 190k str objects at once): keeps the load peak low.
+        with ref.open("rb") as raw, gzip.open(raw, "rt", encoding="utf-8", newline="\n") as fh:
+            self.header = fh.readline().rstrip("\n")
+            if not self.header.startswith(LEXICON_FORMAT + " "):
+                raise ValueError(f"unexpected name lexicon format: {self.header[:60]!r}")
+            flags = NAME
+            insert = self._insert
+            for line in fh:
+                key = line[:-1] if line.endswith("\n") else line
+                if key.startswith("@"):
+                    flags = 0 if "W" in key else NAME
+                    for letter in key[1:]:
+                        flags |= _LETTER_FLAGS[letter]
+                else:
+                    insert(key, flags)
 
     def lookup(self, token: str) -> int:
         """Lexicon flags of one word (NAME bit set for names; WORD for known non-names; 0 unknown).
@@ -205,71 +205,93 @@ class NameFinder:
         # indicator before them ("retry scheduled for page view"). Adjacency here is approximate (findall drops
         # the separators); the slow path checks it exactly.
         get = self._get
+        words = self._words
         special = _SPECIAL
         state = 0  # 1: after an honorific/context word, 2: after a weak word, 3: after weak word + first name
+        prev_cap = False  # previous word was a capitalised ambiguous name ("Grace" of "Grace Baker")
         for tok in found:
             if len(tok) < 2:
                 continue  # an initial is never a name on its own
             low = tok.lower()
-            if "'" in low or "-" in low or "’" in low:
-                f = self.lookup(tok)
-            else:
-                f = get(low)
+            f = words.get(low)
+            if f is None:
+                f = self.lookup(tok) if "'" in low or "-" in low or "’" in low else get(low)
+                if f & WORD and len(words) < _WORD_CACHE:
+                    words[low] = f
             if f & NAME:
-                if not f & AMB or tok[0].isupper() or state == 1 or (state == 3 and f & LAST):
-                    break  # unambiguous name, Title/UPPER ambiguous (pair, Last-First, credential), indicator
+                if not f & AMB or state == 1 or prev_cap or (state == 3 and f & LAST):
+                    break  # unambiguous name, indicator before, a pair of names (or "Last, First")
                 state = 3 if state == 2 and f & FIRST else 0
+                prev_cap = tok[0].isupper()
                 continue
             k = special.get(low, 0)
-            if k & _CRED and not tok.islower():
-                break
+            if k & _CRED and prev_cap:
+                break  # "Baker, MD"
             state = 1 if k & (_HONORIFIC | _CONTEXT) else 2 if k & _WEAK else 0
+            prev_cap = False
         else:
             return []
         return self._spans_slow(text)
 
     def _tokens(self, text: str) -> list[tuple[int, int, str, int, int, str]]:
+        """(start, end, token, name flags or 0, kind bits, shape) for every word; the hot loop is inlined."""
         toks = []
+        append = toks.append
         lookup = self.lookup
+        get = self._get
+        words = self._words
         special = _SPECIAL
         for m in _TOKEN.finditer(text):
             tok = m.group()
-            shape = _shape(tok)
-            low = tok.lower()
-            kind = 0
-            flags = 0
             if len(tok) == 1:
-                if shape == "u":
-                    kind = _INITIAL
-            elif shape:
-                kind = special.get(low, 0)
-                if kind & _CRED and shape == "l":
-                    kind &= ~_CRED  # "do", "pa" lower case are words; credentials are written MD, RN, PhD
-                flags = lookup(tok)
-                if flags & WORD:
-                    kind |= _KWORD
-                if not flags & NAME:
-                    flags = 0
-            toks.append((m.start(), m.end(), tok, flags, kind, shape))
+                append((m.start(), m.end(), tok, 0, _INITIAL if tok.isupper() else 0, "u" if tok.isupper() else "l"))
+                continue
+            if tok.islower():
+                shape = "l"
+            elif tok.isupper():
+                shape = "u"
+            else:
+                shape = _shape(tok)
+                if not shape:
+                    append((m.start(), m.end(), tok, 0, 0, ""))  # CamelCase code: never a name
+                    continue
+            low = tok.lower()
+            flags = words.get(low)
+            if flags is None:
+                flags = lookup(tok) if "'" in low or "-" in low or "’" in low else get(low)
+            kind = special.get(low, 0)
+            if kind & _CRED and shape == "l":
+                kind &= ~_CRED  # "do", "pa" lower case are words; credentials are written MD, RN, PhD
+            if flags & WORD:
+                kind |= _KWORD
+            append((m.start(), m.end(), tok, flags if flags & NAME else 0, kind, shape))
         return toks
 
     def _spans_slow(self, text: str) -> list[tuple[int, int]]:
         toks = self._tokens(text)
         n = len(toks)
-        # gap[i]: how token i joins token i+1: "s" spaces, "i" after an initial, "c" comma, "" not adjacent.
-        gap = []
-        for i in range(n - 1):
-            a, b = toks[i], toks[i + 1]
-            between = text[a[1]:b[0]]
-            if _GAP_SPACE.fullmatch(between):
-                gap.append("s")
-            elif a[4] & _INITIAL and _GAP_INITIAL.fullmatch(between):
-                gap.append("i")
-            elif _GAP_COMMA.fullmatch(between):
-                gap.append("c")
-            else:
-                gap.append("")
-        gap.append("")
+        # gap(i): how token i joins token i+1: "s" spaces, "i" after an initial, "c" comma, "" not adjacent.
+        # Computed on demand: only gaps next to name-ish tokens are ever looked at.
+        gaps: dict[int, str] = {}
+
+        def gap(i: int) -> str:
+            g = gaps.get(i)
+            if g is None:
+                if i + 1 >= n or i < 0:
+                    g = ""
+                else:
+                    a, b = toks[i], toks[i + 1]
+                    between = text[a[1]:b[0]]
+                    if between == " " or _GAP_SPACE.fullmatch(between):
+                        g = "s"
+                    elif a[4] & _INITIAL and _GAP_INITIAL.fullmatch(between):
+                        g = "i"
+                    elif _GAP_COMMA.fullmatch(between):
+                        g = "c"
+                    else:
+                        g = ""
+                gaps[i] = g
+            return g
 
         def nameish(i: int) -> bool:
             return bool(toks[i][3]) or bool(toks[i][4] & (_PARTICLE | _INITIAL))
@@ -293,7 +315,7 @@ class NameFinder:
                 i += 1
                 continue
             run = [i]
-            while gap[run[-1]] in ("s", "i") and run[-1] + 1 < n and nameish(run[-1] + 1) \
+            while run[-1] + 1 < n and nameish(run[-1] + 1) and gap(run[-1]) in ("s", "i") \
                     and compatible(run[-1], run[-1] + 1):
                 run.append(run[-1] + 1)
             i = run[-1] + 1
@@ -310,7 +332,7 @@ class NameFinder:
         # "OKAFOR, AMARA", "Okafor, Grace", "Baker, Grace": a surname run, a comma, a first-name run.
         for r in range(len(runs) - 1):
             a, b = runs[r], runs[r + 1]
-            if seeds[r] and seeds[r + 1] or b[0] != a[-1] + 1 or gap[a[-1]] != "c":
+            if seeds[r] and seeds[r + 1] or b[0] != a[-1] + 1 or gap(a[-1]) != "c":
                 continue
             if self._comma_pair(toks, a, b):
                 seeds[r] = seeds[r + 1] = True
@@ -322,11 +344,14 @@ class NameFinder:
                 start, end = toks[run[0]][0], toks[run[-1]][1]
                 if toks[run[-1]][4] & _INITIAL and text[end:end + 1] == ".":
                     end += 1
+                if result and start <= result[-1][1]:
+                    start = result[-1][0]  # two runs took in the same unknown word between them
+                    result.pop()
                 result.append((start, end))
         return result
 
     @staticmethod
-    def _take_unknown(toks: list, gap: list[str], run: list[int]) -> None:
+    def _take_unknown(toks: list, gap: Callable[[int], str], run: list[int]) -> None:
         """A run that is a hit takes in up to two adjacent words the lexicon does not know at all, in the same
         case style: the other half of the name ("Chidinma Eze", "Hollis Brandvold"). Known words, vocabulary,
         context words and code-shaped tokens never join."""
@@ -339,11 +364,11 @@ class NameFinder:
 
         for _ in range(2):
             k = run[0] - 1
-            if k >= 0 and gap[k] == "s" and unknown(k, run[0]):
+            if k >= 0 and gap(k) == "s" and unknown(k, run[0]):
                 run.insert(0, k)
         for _ in range(2):
             k = run[-1] + 1
-            if k < len(toks) and gap[run[-1]] == "s" and unknown(k, run[-1]):
+            if k < len(toks) and gap(run[-1]) == "s" and unknown(k, run[-1]):
                 run.append(k)
 
     @staticmethod
@@ -358,11 +383,11 @@ class NameFinder:
         return bool(s[3] & LAST or not s[3] & AMB) and bool(f[3] & FIRST or not f[3] & AMB)
 
     @staticmethod
-    def _indicated(toks: list, gap: list[str], run: list[int], text: str) -> bool:
+    def _indicated(toks: list, gap: Callable[[int], str], run: list[int], text: str) -> bool:
         """Indicator for an all-ambiguous run: honorific/context before, credential after, or a name pair."""
         names = [k for k in run if toks[k][3]]
         first, last = run[0], run[-1]
-        if first > 0 and gap[first - 1] in ("s", "i"):
+        if first > 0 and gap(first - 1) in ("s", "i"):
             prev = toks[first - 1]
         elif first > 0 and text[toks[first - 1][1]:toks[first][0]] in (". ", ".  "):
             prev = toks[first - 1]  # "Dr. Page"
@@ -382,7 +407,7 @@ class NameFinder:
                     return True  # "created patient grace." but not "patient will be notified"
             if prev[4] & _WEAK and len(names) >= 2 and toks[names[0]][3] & FIRST and toks[names[-1]][3] & LAST:
                 return True
-        if last + 1 < len(toks) and toks[last + 1][4] & _CRED and gap[last] in ("c", "s"):
+        if last + 1 < len(toks) and toks[last + 1][4] & _CRED and gap(last) in ("c", "s"):
             return True  # "Grace Baker, MD", "Page RN"
         if len(names) >= 2 and toks[names[0]][5] != "l" and toks[names[0]][3] & FIRST \
                 and toks[names[-1]][3] & LAST and all(toks[k][5] == toks[names[0]][5] for k in names):
