@@ -417,6 +417,10 @@ def _run(args: argparse.Namespace, out: Any, report: dict[str, Any]) -> int:
             result.error = f"{type(exc).__name__}: {exc}"
             unreachable = True
 
+    if args.prometheus:
+        scan("prometheus", prometheus_documents(args.prometheus))
+    if args.bugsink:
+        scan("bugsink", bugsink_documents(args.bugsink, args.bugsink_token, args.bugsink_project))
     for name, paths in file_sinks:
         missing = [p for p in paths if not Path(p).exists()]
         if missing:
@@ -424,10 +428,6 @@ def _run(args: argparse.Namespace, out: Any, report: dict[str, Any]) -> int:
             unreachable = True
             continue
         scan(name, file_documents(Path(p) for p in paths))
-    if args.prometheus:
-        scan("prometheus", prometheus_documents(args.prometheus))
-    if args.bugsink:
-        scan("bugsink", bugsink_documents(args.bugsink, args.bugsink_token, args.bugsink_project))
     summary = summarize(findings, canaries)
     report.update(sinks={k: asdict(v) for k, v in sinks.items()}, summary=summary,
                   findings=[asdict(f) for f in findings])
@@ -438,6 +438,7 @@ def _run(args: argparse.Namespace, out: Any, report: dict[str, Any]) -> int:
             f"{result.documents} documents, {result.characters} chars"
             + ("" if result.reached else ", NO trace of the audit's traffic (not reached?)"))
         print(f"sink {name}: {state}", file=out)
+    print(f"checked: {'; '.join(sinks)}", file=out)
     table = _table(summary)
     if table:
         print("leaked canaries per sink, by kind and by channel:\n" + table, file=out)
