@@ -23,7 +23,7 @@ from pythonjsonlogger.json import JsonFormatter
 
 from otel_clinic.config import ClinicConfig
 from otel_clinic.integrations.django_logs import SourceFilters
-from otel_clinic.scrubbing.logtemplates import ARGS_ATTRIBUTE, record_args, record_message
+from otel_clinic.scrubbing.logtemplates import ARGS_ATTRIBUTE, TEMPLATE_ATTRIBUTE, record_args, record_message
 
 _SAFE_FIELDS = ("timestamp", "level", "logger", "service", "release", "environment", "trace_id", "span_id")
 # LogRecord attributes that are not user ``extra`` fields (logging's own plus what Django/OTel add).
@@ -87,7 +87,7 @@ class ClinicJsonFormatter(JsonFormatter):
             engine = policy.engine
             message = engine.scrub_text(message)
             if args:
-                args = [engine.scrub_argument(a) for a in args]
+                args = engine.scrub_arguments(record.msg, args)
             if exc_text:
                 exc_text = engine.scrub_stacktrace(exc_text)
             if stack:
@@ -135,6 +135,8 @@ def _make_bridge(level: int, logger_provider: Any) -> logging.Handler:
             args = record_args(record)
             if args:
                 kept[ARGS_ATTRIBUTE] = args
+                if isinstance(record.msg, str):
+                    kept[TEMPLATE_ATTRIBUTE] = record.msg  # lets the scrubber judge each argument in context
             return kept, event_name
 
     handler = ClinicLoggingHandler(level=level, logger_provider=logger_provider)

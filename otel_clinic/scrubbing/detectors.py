@@ -431,8 +431,8 @@ def keyed_value_detector(sensitive_keys: frozenset[str], *, qualified_keys: bool
     return Detector(
         "keyed_value",
         # Quoted values are taken whole; unquoted ones run to the next delimiter and swallow
-        # following capitalised words ("first_name=Jane Roe"). Placeholders (%s, $1, :x, ?) never start a value.
-        r'"[^"]{0,512}"|' r"'[^']{0,512}'|" r"""(?:(?i:bearer|basic|digest|negotiate)\s{1,3})?[^\s&,;"'}\])%\x24?:@{<][^\s&,;"'})\]]{0,512}(?:\s[A-Z][a-zA-Z'-]{1,30}){0,3}""",
+        # following capitalised words ("first_name=Jane Roe"). Placeholders (%s, $1, :x, ?, our [TEXT]) never start a value.
+        r'"[^"]{0,512}"|' r"'[^']{0,512}'|" r"""(?:(?i:bearer|basic|digest|negotiate)\s{1,3})?[^\s&,;"'}\])%\x24?:@{<\[][^\s&,;"'})\]]{0,512}(?:\s[A-Z][a-zA-Z'-]{1,30}){0,3}""",
         "[REDACTED]",
         # qualified_keys keeps "patient.first_name=" whole in the kept prefix; the Collector rendering drops it
         # (an unanchored search finds the key anyway, and that repetition made Go's regexp ~10x slower).
@@ -451,7 +451,7 @@ def exact_key_detector(exact_keys: frozenset[str]) -> Detector:
     alts = "|".join(sorted({re.escape(k) for k in exact_keys}, key=lambda s: (-len(s), s)))
     return Detector(
         "keyed_exact",
-        r'"[^"]{0,512}"|' r"'[^']{0,512}'|" r"""[^\s&;,"'}\])%\x24?:@{<][^\n\r&;"'}\]]{0,511}""",
+        r'"[^"]{0,512}"|' r"'[^']{0,512}'|" r"""[^\s&;,"'}\])%\x24?:@{<\[][^\n\r&;"'}\]]{0,511}""",
         "[REDACTED]",
         # "name=" (forms, query strings, key=value logs); "notes:" / "comment:" also with a colon ("Name: GET /x"
         # is how tools label a span name, so a bare "name:" is left to the capitalised-name detector).

@@ -21,6 +21,7 @@ import re2
 from otel_clinic.scrubbing.detectors import Detector, boundary_ok, preceding
 from otel_clinic.scrubbing.freetext import FreeTextFilter, NameFinderLike, looks_like_traceback, scrub_stacktrace
 from otel_clinic.scrubbing.keys import KeyAction, KeyRules
+from otel_clinic.scrubbing.logtemplates import argument_contexts
 from otel_clinic.scrubbing.sql import obfuscate_sql
 from otel_clinic.scrubbing.url import scrub_path, scrub_url
 
@@ -259,19 +260,32 @@ class Engine:
 
     # ---------------------------------------------------------------- structures
 
-    def scrub_argument(self, value: Any, hits: Counter[str] | None = None) -> Any:
-        """A log/message argument, on its own: like free text, and a value that is nothing but a name
-        ("Grace Baker", "amara okafor") is a name even when its words are also ordinary words."""
+    def scrub_argument(self, value: Any, hits: Counter[str] | None = None, context: str = "") -> Any:
+        """A log/message argument. ``context`` is the template text right before it ("notes=", "DOB "), so
+        context detectors judge the argument as they would the formatted message. On its own, a value that is
+        wholly a name ("Grace Baker", "amara okafor") or a word that is neither code nor vocabulary is data."""
         if value is None or isinstance(value, bool):
             return value
         text = value if isinstance(value, str) else str(value)
         out = self.scrub_text(text, hits)
+        if context and out == text:
+            ctx = context[-48:]
+            ctx_out = self.scrub_text(ctx)
+            joined = self.scrub_text(ctx + text, hits)
+            if joined != ctx_out + text:
+                out = joined[len(ctx_out):] if joined.startswith(ctx_out) else REDACTED
         ft = self.free_text
         if ft is not None and out == text and isinstance(value, str) and ft.bare_value_is_data(out):
             if hits is not None:
                 hits["name_text"] += 1
             return self.pseudonym("[NAME]" if ft.names is not None and ft.names.is_name(out) else REDACTED, out)
         return value if out == text and isinstance(value, (int, float)) else out
+
+    def scrub_arguments(self, template: Any, args: Any, hits: Counter[str] | None = None) -> list[Any]:
+        """All arguments of one log call, each with the template text before it as context."""
+        contexts = argument_contexts(template) if isinstance(template, str) else ()
+        items = list(args) if isinstance(args, (list, tuple)) else [args]
+        return [self.scrub_argument(a, hits, contexts[i] if i < len(contexts) else "") for i, a in enumerate(items)]
 
     def scrub_stacktrace(self, text: str, hits: Counter[str] | None = None) -> str:
         """A traceback: frames and source lines kept, message lines scrubbed as free text. Never raises."""

@@ -23,6 +23,7 @@ from opentelemetry.sdk.util import BoundedList
 from opentelemetry.trace import Link, Status
 from opentelemetry.util.types import Attributes
 
+from otel_clinic.scrubbing.logtemplates import ARGS_ATTRIBUTE, TEMPLATE_ATTRIBUTE
 from otel_clinic.scrubbing.policy import ScrubPolicy
 from otel_clinic.scrubbing.url import scrub_path
 
@@ -165,7 +166,13 @@ class ScrubbingSpanExporter(SpanExporter):
 def scrub_log_record(record: ReadableLogRecord, policy: ScrubPolicy, hits: Counter[str]) -> ReadableLogRecord:
     inner = copy.copy(record.log_record)
     inner.body = policy.scrub(inner.body, hits) if inner.body is not None else None
-    inner.attributes = _like(record.dropped_attributes, policy.scrub_attributes(inner.attributes, hits))
+    attributes = dict(inner.attributes or {})
+    args = attributes.pop(ARGS_ATTRIBUTE, None)
+    scrubbed = policy.scrub_attributes(attributes, hits)
+    if args is not None:
+        # Each argument is judged with the template text before it ("notes=%s", "DOB %s") as context.
+        scrubbed[ARGS_ATTRIBUTE] = policy.engine.scrub_arguments(attributes.get(TEMPLATE_ATTRIBUTE), args, hits)
+    inner.attributes = _like(record.dropped_attributes, scrubbed)
     # The exception object (message, args, locals via traceback) must not reach any exporter; its
     # type/message/stacktrace already are (scrubbed) attributes.
     if getattr(inner, "exception", None) is not None:

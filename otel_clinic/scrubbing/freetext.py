@@ -84,6 +84,7 @@ _SAFE_BEFORE = frozenset({
     "fd", "seq", "sequence", "savepoint", "process", "transaction", "txid", "xid", "lsn", "job", "connection", "generation", "epoch", "step", "batch", "chunk", "queue", "backlog", "capacity",
 })
 _AFTER_IP = re.compile(r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}['\"]?,\s?$")
+_ROLE_AFTER = re.compile(r":[A-Z] ")
 _AFTER_STATUS = re.compile(r"\"\s[1-5]\d\d\s$")
 _WORD_BEFORE = re.compile(r"([A-Za-z_]+)[\s:=#]{1,3}$")
 
@@ -141,7 +142,7 @@ class FreeTextFilter:
                 if verdict is MASK:
                     replacement = f"{q_open}{self._token(QUOTED, inner)}{q_close}"
                     found.append("quoted")
-                elif verdict is SCAN and depth < 2:
+                elif verdict is SCAN and depth < 3:
                     scanned = self.apply(inner, found, depth + 1)
                     if scanned != inner:
                         replacement = f"{q_open}{scanned}{q_close}"
@@ -208,8 +209,10 @@ class FreeTextFilter:
     def _quoted(self, inner: str) -> object:
         """KEEP a quoted literal that is code or vocabulary, SCAN one that is a sentence (its words are judged
         like any free text), MASK a value: user input quoted back ('amara okafor', 'Canaryson')."""
-        if not any(c.isalpha() for c in inner) or len(inner) <= 1 or inner[0] == "\\":
-            return KEEP  # numbers, IPs, dates: the digit and date rules judge them unquoted
+        if not any(c.isalpha() for c in inner):
+            return SCAN  # numbers, IPs, dates: the digit and date rules judge them as if unquoted
+        if len(inner) <= 1 or inner[0] == "\\":
+            return KEEP
         if _REQUEST_LINE.fullmatch(inner) or _FORMAT_ONLY.fullmatch(inner):
             return KEEP  # "GET /api/x/ HTTP/1.1" (the path was scanned by the path detector), '%Y-%m-%d'
         words = inner.split()
@@ -218,7 +221,7 @@ class FreeTextFilter:
         if self._names is not None and self._names.spans(inner):
             return SCAN  # the name pass masks the name run, the rest stays readable
         if len(words) >= 3 and self._common is not None:
-            plain = sum(1 for w in words if w.islower() and w.isalpha() and self._common(w))
+            plain = sum(1 for w in _ALPHA_WORD.findall(inner) if w.islower() and self._common(w))
             if plain >= 2:
                 return SCAN  # 'Timeout reading from socket': a message, not a value
         return KEEP if all(self._code_word(w) for w in words if any(c.isalpha() for c in w)) else MASK
@@ -232,7 +235,7 @@ class FreeTextFilter:
         if lowered in _CODE_WORDS:
             return True
         runs = [len(r) for r in re.findall(r"\d+", word)]
-        if max(runs, default=0) >= (5 if "_" in word else 4):
+        if max(runs, default=0) >= (5 if "_" in word or "/" in word else 4):
             return False  # an identifier-shaped number inside ('MRN-00123456', 'p_123456789')
         parts = [p for p in _WORD_SPLIT.split(word) if p]
         if self._names is not None and self._names.is_name(" ".join(parts)):
@@ -244,12 +247,13 @@ class FreeTextFilter:
         if _SLUG.fullmatch(word) and any(c in word for c in "-./:@"):
             # slugs, paths, URLs, images (clinic-web, redis:7.2.4-alpine, /srv/app/media) unless a part is a name
             return not (self._names is not None and self._names.spans(" ".join(parts)))
-        return self._common is not None and self._common(lowered)
+        return self._common is not None and self._common(word)
 
 
 KEEP, SCAN, MASK = object(), object(), object()
 _WORD_SPLIT = re.compile(r"[-._/:@~+]+")
-_SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/:@~+-]*")
+_SLUG = re.compile(r"[A-Za-z0-9/.~][A-Za-z0-9._/:@~+-]*")
+_ALPHA_WORD = re.compile(r"[A-Za-z]+")
 
 
 def _code_context(text: str, start: int, end: int) -> bool:
@@ -283,6 +287,8 @@ def _identifier_shaped(value: str) -> bool:
     longest = max(runs, default=0)
     if not any(c.isalpha() for c in value):
         return sum(runs) >= 5 and longest >= 3
+    if "_" in value:  # code identifiers (clinic.0042_add_field, audit_event_p2025_03): five in a row
+        return longest >= 5
     return longest >= 4 or (sum(runs) >= 3 and _MBI.fullmatch(value) is not None)
 
 
@@ -294,6 +300,8 @@ def _safe_number(text: str, start: int, end: int, value: str) -> bool:
         return True
     if value.isdigit() and len(value) <= 7 and text[start - 1 : start] == "[" and text[end : end + 1] == "]":
         return True  # [12345]: a process id in a log prefix (gunicorn, Celery)
+    if start == 0 and value.isdigit() and _ROLE_AFTER.match(text, end):
+        return True  # Redis: "25595:C 3 Sep 2025 ..." (pid:role)
     if len(set(value)) == 1:
         return True  # 00000000: a zero hash or filler, not anyone's number
     if start > 1 and text[start - 1] == ":" and (text[start - 2].isalnum() or text[start - 2] == "]"):

@@ -84,6 +84,12 @@ def render(template: Any, args: Any, token: Callable[[Any], str] = placeholder) 
     return "".join(out)
 
 
+def argument_contexts(template: str) -> tuple[str, ...]:
+    """The template text before each argument ("notes=" for "updated notes=%s"), for context detectors."""
+    literals, _ = _split(template)
+    return literals[:-1]
+
+
 def record_message(record: logging.LogRecord, token: Callable[[Any], str] = placeholder) -> str:
     return render(record.msg, record.args, token)
 

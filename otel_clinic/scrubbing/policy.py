@@ -219,12 +219,17 @@ class ScrubPolicy:
 
 def _lexicon() -> dict[str, Any]:
     """The shipped name lexicon (loaded once per process) for the free-text filter."""
-    try:  # TEMP until names.py lands
-        from otel_clinic.scrubbing.names import default_name_finder
-    except ImportError:
-        return {}
+    from otel_clinic.scrubbing.names import AMB, TECH, WORD, default_name_finder
+
     finder = default_name_finder()
-    return {"names": finder, "is_common_word": getattr(finder, "is_common_word", None)}
+
+    def is_common_word(word: str) -> bool:
+        """Vocabulary, not a name: dictionary and technical words; a word that is also a common name ("grace",
+        "page") only in lower case (a Title-case "Grace" on its own is treated as a name)."""
+        flags = finder.lookup(word)
+        return bool(flags & (WORD | TECH)) or bool(flags & AMB and word.islower())
+
+    return {"names": finder, "is_common_word": is_common_word}
 
 
 def _split_list(raw: str) -> list[str]:

@@ -122,7 +122,7 @@ def _scrub_logentry(logentry: MutableMapping[str, Any], policy: ScrubPolicy) -> 
     elif isinstance(logentry.get("formatted"), str):
         logentry["formatted"] = policy.scrub_text(logentry["formatted"])
     if isinstance(params, (list, tuple)):
-        logentry["params"] = [policy.engine.scrub_argument(p) for p in params]
+        logentry["params"] = policy.engine.scrub_arguments(template, list(params))
     elif isinstance(params, dict):
         logentry["params"] = {k: policy.engine.scrub_argument(v) for k, v in params.items()}
     else:
