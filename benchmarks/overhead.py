@@ -1,6 +1,6 @@
 """Per-request overhead of otel_clinic against bare Django, plain OpenTelemetry and sentry-sdk, in one process.
 
-    .venv/bin/python benchmarks/overhead.py [--requests 2000] [--rounds 5]
+    .venv/bin/python benchmarks/overhead.py [--requests 2000] [--rounds 5] [--logging]
 
 Each request goes through Django's real WSGI handler (the example clinic, SQLite, one query per request),
 called in-process so the numbers are the stack's own cost, not a network's. Stacks run in interleaved rounds
@@ -17,6 +17,12 @@ Stacks:
 - otel_clinic: otel_clinic.setup() full stack (hooks, severity/category, metrics, log bridge, PHI scrubbing in
   the export path), the same discarding exporters.
 - sentry_100: sentry-sdk DjangoIntegration with traces_sample_rate=1.0 and a discarding transport.
+
+With ``--logging`` every request also logs two ordinary clinic lines (``"patient %s record opened by user %s"``
+and a warning) from a middleware, and the OTel stacks ship logs too: plain OTel with the SDK-style
+``LoggingHandler`` (opentelemetry-instrumentation-logging) over a batch processor and a python-json-logger stdout
+handler carrying trace/span ids; otel_clinic with its own bridge and JSON stdout (templates, scrubbing). Both write
+stdout to /dev/null and export logs to a discarding exporter, so the comparison is the logging path itself.
 """
 
 from __future__ import annotations
@@ -52,6 +58,38 @@ from clinic.models import Patient  # noqa: E402
 
 Patient.objects.get_or_create(mrn="BENCH-1", defaults={"first_name": "B", "last_name": "P"})
 PATIENT = Patient.objects.get(mrn="BENCH-1").pk
+LOGGING = False
+DEVNULL = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the benchmark
+
+
+class LoggingMiddleware:
+    """Two log lines per request, as a clinic view would write them (a different patient id each time)."""
+
+    def __init__(self, get_response):
+        import logging
+
+        self.get_response = get_response
+        self.log = logging.getLogger("clinic.views")
+        self.n = 0
+
+    def __call__(self, request):
+        self.n += 1
+        self.log.info("patient %s record opened by user %s", 1000 + self.n, 17)
+        self.log.warning("appointment %s rescheduled twice in %s days", 5000 + self.n, 3)
+        return self.get_response(request)
+
+
+class DiscardLogExporter:
+    def export(self, batch):
+        from opentelemetry.sdk._logs.export import LogRecordExportResult
+
+        return LogRecordExportResult.SUCCESS
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        return True
+
+    def shutdown(self) -> None:
+        pass
 
 
 def _sink_process(port_value, received) -> None:
@@ -180,6 +218,37 @@ class PlainOtel(Stack):
         self.tp.add_span_processor(BatchSpanProcessor(exporter))  # stock defaults: queue 2048, batch 512, 5 s
         self.mp = MeterProvider(metric_readers=[PeriodicExportingMetricReader(DiscardMetricExporter(), 10_000)])
         DjangoInstrumentor().instrument(tracer_provider=self.tp, meter_provider=self.mp)
+        self.handlers = []
+        if LOGGING:
+            self._start_logging()
+
+    def _start_logging(self) -> None:
+        """The same output as otel_clinic, wired by hand: OTel logs + JSON stdout with trace/span ids."""
+        import logging
+
+        from opentelemetry import trace
+        from opentelemetry.instrumentation.logging.handler import LoggingHandler
+        from opentelemetry.sdk._logs import LoggerProvider
+        from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
+        from pythonjsonlogger.json import JsonFormatter
+
+        class TraceJsonFormatter(JsonFormatter):
+            def add_fields(self, log_record, record, message_dict):
+                super().add_fields(log_record, record, message_dict)
+                ctx = trace.get_current_span().get_span_context()
+                if ctx.is_valid:
+                    log_record["trace_id"] = format(ctx.trace_id, "032x")
+                    log_record["span_id"] = format(ctx.span_id, "016x")
+
+        self.lp = LoggerProvider()
+        self.lp.add_log_record_processor(BatchLogRecordProcessor(DiscardLogExporter()))
+        stdout = logging.StreamHandler(DEVNULL)
+        stdout.setFormatter(TraceJsonFormatter("%(levelname)s %(name)s %(message)s", timestamp=True))
+        self.handlers = [LoggingHandler(logger_provider=self.lp), stdout]
+        root = logging.getLogger()
+        root.setLevel(logging.INFO)
+        for handler in self.handlers:
+            root.addHandler(handler)
 
     def flush_and_count(self) -> int:
         self.tp.force_flush()
@@ -191,6 +260,12 @@ class PlainOtel(Stack):
         DjangoInstrumentor().uninstrument()
         self.tp.shutdown()
         self.mp.shutdown()
+        if self.handlers:
+            import logging
+
+            for handler in self.handlers:
+                logging.getLogger().removeHandler(handler)
+            self.lp.shutdown()
 
 
 class Clinic(Stack):
@@ -207,7 +282,9 @@ class Clinic(Stack):
             os.environ["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] = SINK.endpoint + "/v1/traces"
         self.handle = otel_clinic.setup(
             **{"traces_exporters": "none", **otlp}, metrics_exporters="none", logs_exporters="none",
-            instrumentations="none", log_format="none", metric_export_interval_ms=10_000,
+            instrumentations="none", metric_export_interval_ms=10_000,
+            log_format="json" if LOGGING else "none", logs_bridge=LOGGING, log_stream=DEVNULL,
+            extra_log_exporters=[DiscardLogExporter()] if LOGGING else [],
             extra_span_exporters=[] if SINK is not None else [self.exporter],
             extra_metric_readers=[PeriodicExportingMetricReader(DiscardMetricExporter(), 10_000)],
         )
@@ -263,15 +340,23 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--logging", action="store_true", help="every request logs two lines; the OTel stacks ship logs")
     parser.add_argument("--otlp-sink", action="store_true",
                         help="export spans with OTLP/HTTP to a sink process instead of a discarding exporter")
     args = parser.parse_args()
-    global SINK
+    global SINK, LOGGING
     if args.otlp_sink:
         SINK = OtlpSink()
     import logging
 
-    logging.disable(logging.WARNING)  # the stock processor's "Queue full" warnings would distort timing
+    if args.logging:
+        from django.conf import settings
+
+        LOGGING = True
+        logging.getLogger().addHandler(logging.NullHandler())  # bare Django: no stderr last-resort output
+        settings.MIDDLEWARE = [*settings.MIDDLEWARE, "__main__.LoggingMiddleware"]
+    else:
+        logging.disable(logging.WARNING)  # the stock processor's "Queue full" warnings would distort timing
 
     interleaved = [Bare(), PlainOtel(), Clinic()]
     results: dict[str, list[tuple[float, float, int]]] = {s.name: [] for s in interleaved}
@@ -292,7 +377,8 @@ def main() -> None:
     plain_over_wall = med(plain, 0) - bare_wall
     plain_over_cpu = med(plain, 1) - bare_cpu
     print(f"{args.requests} requests x {args.rounds} interleaved rounds, best round; Python {sys.version.split()[0]}; "
-          f"span export: {'OTLP/HTTP to a sink process' if SINK else 'discarding exporter'}")
+          f"span export: {'OTLP/HTTP to a sink process' if SINK else 'discarding exporter'}"
+          f"{'; 2 log lines per request (OTel logs + JSON stdout)' if LOGGING else ''}")
     print(f"{'stack':34} {'wall µs/req':>11} {'CPU µs/req':>11} {'overhead CPU':>13} {'÷ plain OTel':>13} {'spans exported':>15}")
     for name in results:
         wall, cpu = med(name, 0), med(name, 1)

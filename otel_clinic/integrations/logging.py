@@ -111,7 +111,7 @@ def _iso(created: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{int((created - seconds) * 1e6):06d}+00:00"
 
 
-def _make_bridge(level: int, logger_provider: Any) -> logging.Handler:
+def _make_bridge(level: int, logger_provider: Any, with_args: bool = True) -> logging.Handler:
     """opentelemetry-instrumentation-logging's handler with our body (the template) and attributes (the
     arguments as ``clinic.log.args``; no non-primitive ``extra`` values: Django attaches the whole request
     object, whose repr carries the raw path)."""
@@ -132,7 +132,7 @@ def _make_bridge(level: int, logger_provider: Any) -> logging.Handler:
                 k: v for k, v in attributes.items()
                 if isinstance(v, _PRIMITIVES) or (isinstance(v, (list, tuple)) and all(isinstance(i, _PRIMITIVES) for i in v))
             }
-            args = record_args(record)
+            args = record_args(record) if with_args else None
             if args:
                 kept[ARGS_ATTRIBUTE] = args
                 if isinstance(record.msg, str):
@@ -163,7 +163,9 @@ class LoggingSetup:
         self._sources = SourceFilters(scrub_policy if config.scrub_enabled else None)
         self._sources.install()
         if config.logs_bridge:
-            bridge = _make_bridge(getattr(logging, config.log_level), logger_provider)
+            # Arguments are data: exported (scrubbed in their template context) only when this process scrubs;
+            # with OTEL_CLINIC_SCRUB=false the body keeps its placeholders and the arguments stay here.
+            bridge = _make_bridge(getattr(logging, config.log_level), logger_provider, with_args=config.scrub_enabled)
             # Our own exporters' warnings must not loop back into the log pipeline.
             bridge.addFilter(lambda record: not record.name.startswith(("opentelemetry", "otel_clinic.exporters")))
             self.handlers.append(bridge)

@@ -98,6 +98,7 @@ class Engine:
         self.prefilter = compile_re2(self.prefilter_pattern.encode()) if parts else None
         self._cached = functools.lru_cache(maxsize=cache_size)(self._scrub_text_uncached)
         self._attr_memo: dict[tuple[Any, ...], tuple[Any, tuple[str, ...]]] = {}
+        self._kept_numbers: set[tuple[str, type, int]] = set()
 
     # ---------------------------------------------------------------- text
 
@@ -267,6 +268,14 @@ class Engine:
         if value is None or isinstance(value, bool):
             return value
         text = value if isinstance(value, str) else str(value)
+        # numbers, also as text (log arguments travel to the export thread as strings)
+        numeric = isinstance(value, (int, float)) or (len(text) <= 4 and text.isdigit())
+        if numeric and len(text) <= 4:
+            # Short numbers repeat by shape, not value ("patient %s opened" with a new id each time): the
+            # verdict for (context, length) is memoised when it kept the number.
+            memo_key = (context[-48:], type(value), len(text))
+            if memo_key in self._kept_numbers:
+                return value
         out = self.scrub_text(text, hits)
         if context and out == text:
             ctx = context[-48:]
@@ -279,7 +288,13 @@ class Engine:
             if hits is not None:
                 hits["name_text"] += 1
             return self.pseudonym("[NAME]" if ft.names is not None and ft.names.is_name(out) else REDACTED, out)
-        return value if out == text and isinstance(value, (int, float)) else out
+        if numeric and out == text:
+            if len(text) <= 4:
+                if len(self._kept_numbers) >= _ATTR_MEMO_MAX:
+                    self._kept_numbers.clear()
+                self._kept_numbers.add(memo_key)
+            return value
+        return out
 
     def scrub_arguments(self, template: Any, args: Any, hits: Counter[str] | None = None) -> list[Any]:
         """All arguments of one log call, each with the template text before it as context."""

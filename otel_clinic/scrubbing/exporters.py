@@ -164,18 +164,25 @@ class ScrubbingSpanExporter(SpanExporter):
 
 
 def scrub_log_record(record: ReadableLogRecord, policy: ScrubPolicy, hits: Counter[str]) -> ReadableLogRecord:
-    inner = copy.copy(record.log_record)
-    inner.body = policy.scrub(inner.body, hits) if inner.body is not None else None
-    attributes = dict(inner.attributes or {})
+    original = record.log_record
+    body = policy.scrub(original.body, hits) if original.body is not None else None
+    attributes = dict(original.attributes or {})
     args = attributes.pop(ARGS_ATTRIBUTE, None)
     scrubbed = policy.scrub_attributes(attributes, hits)
     if args is not None:
         # Each argument is judged with the template text before it ("notes=%s", "DOB %s") as context.
-        scrubbed[ARGS_ATTRIBUTE] = policy.engine.scrub_arguments(attributes.get(TEMPLATE_ATTRIBUTE), args, hits)
-    inner.attributes = _like(record.dropped_attributes, scrubbed)
+        new_args = policy.engine.scrub_arguments(attributes.get(TEMPLATE_ATTRIBUTE), args, hits)
+        scrubbed[ARGS_ATTRIBUTE] = type(args)(new_args) if isinstance(args, tuple) else new_args
+        attributes[ARGS_ATTRIBUTE] = args
     # The exception object (message, args, locals via traceback) must not reach any exporter; its
     # type/message/stacktrace already are (scrubbed) attributes.
-    if getattr(inner, "exception", None) is not None:
+    exception = getattr(original, "exception", None)
+    if exception is None and body == original.body and scrubbed == attributes:
+        return record  # nothing to change: no copy (the common case for templated records)
+    inner = copy.copy(original)
+    inner.body = body
+    inner.attributes = _like(record.dropped_attributes, scrubbed)
+    if exception is not None:
         inner.exception = None
     return ReadableLogRecord(
         log_record=inner,

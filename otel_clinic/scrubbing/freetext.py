@@ -107,6 +107,8 @@ class NameFinderLike(Protocol):
 
     def is_name(self, value: str) -> bool: ...
 
+    def lookup(self, token: str) -> int: ...
+
 
 class FreeTextFilter:
     """Masks quoted literals, dates, identifier shapes and names in free text.
@@ -170,11 +172,10 @@ class FreeTextFilter:
         names = self._names
         if names is None:
             return text
-        spans = names.spans(text)
-        spans += _glued_to_name_placeholder(text, names)
+        spans = names.spans(text) + self._unknown_runs(text, names)
         if not spans:
             return text
-        spans.sort()
+        spans = _merge_runs(text, sorted(spans))
         out: list[str] = []
         last = 0
         for start, end in spans:
@@ -193,6 +194,73 @@ class FreeTextFilter:
             return text
         out.append(text[last:])
         return "".join(out)
+
+    def _unknown_runs(self, text: str, names: NameFinderLike) -> list[tuple[int, int]]:
+        """Words in no list at all (neither a name nor an English or technical word) are names when they stand
+        next to a name ("oluwaseun brokusste", "datrezoundbo, [NAME]") or next to each other ("xiaoling
+        rantainbroun"): the lexicon cannot know every surname, and ordinary text is made of known words."""
+        lookup = getattr(names, "lookup", None)
+        if lookup is None:
+            return []
+        tokens = []  # (start, end, kind): N name/placeholder, U unknown word, O anything else
+        found_spans = names.spans(text)
+        for m in _RUN_TOKEN.finditer(text):
+            word = m.group()
+            if word.startswith("[NAME"):
+                kind = "N"
+            elif any(a <= m.start() and m.end() <= b for a, b in found_spans):
+                kind = "N"
+            else:
+                flags = lookup(word) if len(word) >= 2 else -1
+                if flags == 0 and self._unknown_word(word, lookup):
+                    kind = "U"
+                elif flags > 0 and flags & _NAME_FLAG:
+                    kind = "A"  # a name that is also a word ("roe", "will"): only inside a run that has a name
+                else:
+                    kind = "O"
+            tokens.append((m.start(), m.end(), kind))
+        spans: list[tuple[int, int]] = []
+        i = 0
+        while i < len(tokens):
+            j = i
+            while j + 1 < len(tokens) and tokens[j + 1][2] != "O" and tokens[j][2] != "O" and _JOIN.fullmatch(text[tokens[j][1]:tokens[j + 1][0]]):
+                j += 1
+            run = tokens[i : j + 1]
+            kinds = [k for _, _, k in run]
+            # Unknown words alone make a name only in one case style ("xiaoling rantainbroun", "XIAOLING
+            # RANTAINBROUN"), not "Kubernetes SIGTERM".
+            styles = {_case_style(text[a:b]) for a, b, k in run if k == "U"}
+            if "N" in kinds or (kinds.count("U") >= 2 and len(styles) == 1 and "mixed" not in styles):
+                # mask each stretch of U/A words (the N parts are the finder's spans or placeholders already)
+                seg: list[int] = []
+                for start, end, kind in run + [(0, 0, "N")]:
+                    if kind in "UA" and ("N" in kinds or kind == "U"):
+                        seg = [seg[0] if seg else start, end]
+                    else:
+                        if seg:
+                            spans.append((seg[0], seg[1]))
+                        seg = []
+            i = j + 1
+        return spans
+
+    def _unknown_word(self, word: str, lookup: Callable[[str], int]) -> bool:
+        """In no list: not a name, not an English or technical word, nor a plural, contraction or compound of one."""
+        if len(word) < 4 or _CAMEL.search(word[1:]) or (word.isupper() and len(word) <= 4):
+            return False  # code identifiers, acronyms (SSL, RDB)
+        common = self._common
+        if common is not None and common(word):
+            return False
+        bare = word.replace("’", "'")
+        if "'" in bare:
+            return False  # can't, patient's: contractions and possessives of words
+        if "-" in bare:
+            return all(lookup(part) == 0 and not (common and common(part)) for part in bare.split("-") if part)
+        lowered = bare.lower()
+        for suffix in ("es", "s", "ed", "ing"):
+            stem = lowered[: -len(suffix)]
+            if lowered.endswith(suffix) and len(stem) >= 3 and (lookup(stem) or (common and common(stem))):
+                return False  # datetimes, retried: inflections of known words
+        return True
 
     # ------------------------------------------------------------------ quoted literals
 
@@ -219,7 +287,7 @@ class FreeTextFilter:
         if len(words) == 1:
             return KEEP if self._code_word(inner) else MASK
         if self._names is not None and self._names.spans(inner):
-            return SCAN  # the name pass masks the name run, the rest stays readable
+            return MASK  # a quoted value with a person's name in it is input quoted back: all of it goes
         if len(words) >= 3 and self._common is not None:
             plain = sum(1 for w in _ALPHA_WORD.findall(inner) if w.islower() and self._common(w))
             if plain >= 2:
@@ -256,6 +324,29 @@ _SLUG = re.compile(r"[A-Za-z0-9/.~][A-Za-z0-9._/:@~+-]*")
 _ALPHA_WORD = re.compile(r"[A-Za-z]+")
 
 
+def _merge_runs(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Spans of one name run (only spaces or a "Last, First" comma between them) become one: "[NAME]", not
+    "[NAME] [NAME]"."""
+    merged = [spans[0]]
+    for start, end in spans[1:]:
+        prev_start, prev_end = merged[-1]
+        if start <= prev_end or _JOIN.fullmatch(text[prev_end:start]):
+            merged[-1] = (prev_start, max(prev_end, end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _case_style(word: str) -> str:
+    if word.isupper():
+        return "upper"
+    if word.islower():
+        return "lower"
+    if word[:1].isupper() and word[1:].islower():
+        return "title"
+    return "mixed"
+
+
 def _code_context(text: str, start: int, end: int) -> bool:
     """Quotes that code writes around code: traceback file paths (File "/app/views.py"), SQL identifier
     chains ("clinic_patient"."dob")."""
@@ -264,7 +355,6 @@ def _code_context(text: str, start: int, end: int) -> bool:
         or text[end : end + 2] in ('."', ".'")
         or text[max(0, start - 2) : start] in ('".', "'.")
         or _SQL_BEFORE.search(text, max(0, start - 12), start) is not None
-        or text[end : end + 1] == ":" and text[max(0, start - 1) : start] in ("{", " ", ",")  # a mapping key
     )
 
 
@@ -323,6 +413,12 @@ def _safe_number(text: str, start: int, end: int, value: str) -> bool:
     return False
 
 
+# Words (Latin letters, inner apostrophes/hyphens) not glued to code (digits, _, ., /, @), and our [NAME] placeholders.
+_RUN_TOKEN = re.compile(
+    r"\[NAME(?::[0-9a-f]{6,16})?\]|(?<![\w.@/\\-])[^\W\d_]+(?:['’-][^\W\d_]+)*(?![\w@/\\(]|[.:-][\w/])"
+)
+_NAME_FLAG = 1  # names.NAME: the lexicon's name bit
+_JOIN = re.compile(r" {1,2}|, ?")  # within one name run: spaces, or the comma of "Last, First"
 _NAME_AFTER = re.compile(r"\[NAME(?::[0-9a-f]{6,16})?\]([ ,]{1,2}[A-Za-zÀ-ÖØ-öø-ÿĀ-ſ'’-]{2,30}){1,3}")
 
 

@@ -68,6 +68,14 @@ def render(template: Any, args: Any, token: Callable[[Any], str] = placeholder) 
         template = _text(template)
     if not args:
         return template
+    if token is placeholder and isinstance(args, tuple):
+        kinds = tuple(type(a) for a in args)
+        if SafeArg not in kinds and bool not in kinds and type(None) not in kinds:
+            return _render_typed(template, kinds)  # the same template with the same argument types: one string
+    return _render(template, args, token)
+
+
+def _render(template: str, args: Any, token: Callable[[Any], str]) -> str:
     literals, specs = _split(template)
     if isinstance(args, Mapping):
         values = [token(args[key]) if key in args else "[ARG]" for key, _ in specs] if all(k for k, _ in specs) else None
@@ -88,6 +96,24 @@ def argument_contexts(template: str) -> tuple[str, ...]:
     """The template text before each argument ("notes=" for "updated notes=%s"), for context detectors."""
     literals, _ = _split(template)
     return literals[:-1]
+
+
+@functools.lru_cache(maxsize=2048)
+def _render_typed(template: str, kinds: tuple[type, ...]) -> str:
+    return _render(template, tuple(_TypedArg(k) for k in kinds), lambda a: a.placeholder)
+
+
+class _TypedArg:
+    """Stands for an argument of one type when rendering by types (the placeholder depends only on the type)."""
+
+    def __init__(self, kind: type) -> None:
+        sample = next((v for t, v in _SAMPLES if issubclass(kind, t)), _OBJECT)
+        self.placeholder = placeholder(sample)
+
+
+_OBJECT = object()
+# One sample value per placeholder type (bool and None never get here: they are written as they are).
+_SAMPLES: tuple[tuple[type, Any], ...] = ((int, 0), (float, 0.0), (str, ""), (bytes, b""), (BaseException, Exception()))
 
 
 def record_message(record: logging.LogRecord, token: Callable[[Any], str] = placeholder) -> str:
