@@ -195,7 +195,7 @@ def _ctx(words: str) -> str:
 
 def default_detectors() -> tuple[Detector, ...]:
     """The default PHI detectors, most specific first (RE2 alternation is leftmost-first)."""
-    from otel_clinic.scrubbing.url import scrub_text_path, scrub_url  # local: url.py imports nothing from here at import time
+    from otel_clinic.scrubbing.url import scrub_text_path, scrub_text_url  # local: url.py imports nothing from here at import time
 
     return (
         # URLs first: credentials, query strings and id-like path segments are rewritten in place.
@@ -204,7 +204,7 @@ def default_detectors() -> tuple[Detector, ...]:
             r"""[A-Za-z][A-Za-z0-9+.-]{1,15}://[^\s"'<>]{1,1000}""",
             "[URL]",
             boundary=None,
-            rewrite=lambda v: scrub_url(v),
+            rewrite=scrub_text_url,
         ),
         Detector(
             # Absolute paths inside free text ("Not Found: /api/patients/9912345/"): id-like segments replaced,

@@ -364,7 +364,14 @@ class Engine:
             return self.pseudonym(REDACTED, _stable_str(value)) if self._hmac_key else REDACTED
         if action is KeyAction.URL and isinstance(value, str):
             out = scrub_url(value, route)
-            return self._count_if_changed(value, self.scrub_text(out, hits), hits, "url")
+            # The host of a URL attribute is the server called (kept); its path is scanned like any text.
+            scheme, sep, rest = out.partition("://")
+            if sep:
+                netloc, slash, path = rest.partition("/")
+                out = f"{scheme}://{netloc}{slash}{self.scrub_text(path, hits)}" if slash else out
+            else:
+                out = self.scrub_text(out, hits)
+            return self._count_if_changed(value, out, hits, "url")
         if action is KeyAction.PATH and isinstance(value, str):
             path, _, query = value.partition("?")
             out = scrub_path(path, route)

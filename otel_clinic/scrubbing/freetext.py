@@ -94,6 +94,8 @@ _CAMEL = re.compile(r"[a-z][A-Z]|^[A-Z]{2,}[a-z]")
 # A literal made only of format directives ('%s', '%(name)s', '{0}', '%Y-%m-%d'): a template, not data.
 _FORMAT_ONLY = re.compile(r"(?:%(?:\([^)]{1,40}\))?[-#0 +]*\d*(?:\.\d+)?[a-zA-Z%]|\{[^{}]{0,40}\}|[\s:=,./_-])+")
 _CODE_WORDS = frozenset({
+    "localhost", "maxmemory", "endblock", "endif", "endfor", "endwith", "endcomment", "endspaceless", "endverbatim",
+    "endautoescape", "endfilter", "endifchanged", "endblocktrans", "elif", "csrf_token",
     "http", "https", "ftp", "ws", "wss", "tcp", "udp", "tls", "ssl", "utf-16", "md5", "sha1", "sha256",
     "str", "int", "float", "bool", "bytes", "dict", "list", "tuple", "set", "frozenset", "object", "type", "none",
     "nonetype", "function", "method", "module", "null", "true", "false", "self", "cls", "args", "kwargs", "utf-8",
@@ -281,6 +283,9 @@ class FreeTextFilter:
             return SCAN  # numbers, IPs, dates: the digit and date rules judge them as if unquoted
         if len(inner) <= 1 or inner[0] == "\\":
             return KEEP
+        host, colon, port = inner.rpartition(":")
+        if colon and port.isdigit() and len(port) <= 5 and host and " " not in host:
+            inner = host  # 'internal-lb:8000': judge the host, the port is a number of ours
         if _REQUEST_LINE.fullmatch(inner) or _FORMAT_ONLY.fullmatch(inner):
             return KEEP  # "GET /api/x/ HTTP/1.1" (the path was scanned by the path detector), '%Y-%m-%d'
         words = inner.split()
@@ -313,8 +318,10 @@ class FreeTextFilter:
         if word.isupper() and len(word) >= 2:
             return True  # constants, SQL keywords ('ORDER')
         if _SLUG.fullmatch(word) and any(c in word for c in "-./:@"):
-            # slugs, paths, URLs, images (clinic-web, redis:7.2.4-alpine, /srv/app/media) unless a part is a name
-            return not (self._names is not None and self._names.spans(" ".join(parts)))
+            # slugs, paths, URLs, images (clinic-web, redis:7.2.4-alpine, /srv/app/media) unless parts read as a
+            # name (amara-okafor.example, chidinma-brandvold: lexicon names or a run of words in no list)
+            joined = " ".join(parts)
+            return self._mask_names(joined, []) == joined
         return self._common is not None and self._common(word)
 
 
@@ -355,10 +362,12 @@ def _code_context(text: str, start: int, end: int) -> bool:
         or text[end : end + 2] in ('."', ".'")
         or text[max(0, start - 2) : start] in ('".', "'.")
         or _SQL_BEFORE.search(text, max(0, start - 12), start) is not None
+        or _SQL_PARAM_AFTER.match(text, end) is not None  # "status" = %s: a column compared with a parameter
     )
 
 
 _REQUEST_LINE = re.compile(r"(?:GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS|TRACE|CONNECT) [^\s?#]{1,2000} HTTP/\d(?:\.\d)?")
+_SQL_PARAM_AFTER = re.compile(r"\s?(?:=|<>|!=|<=|>=|<|>|IN|LIKE)\s?(?:%s|\?|\$\d|%\([^)]{1,40}\)s)", re.IGNORECASE)
 _SQL_BEFORE = re.compile(r"\b(?:FROM|JOIN|INTO|UPDATE|TABLE|ON|EXISTS|INDEX|SAVEPOINT)\s$")
 
 

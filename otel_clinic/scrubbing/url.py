@@ -20,6 +20,52 @@ _ROUTE_PARAM = re.compile(r"[<{:]")
 _LONG_DIGITS = re.compile(r"\d{4,}")
 
 
+HOST = "[HOST]"
+# Hosts that name our own infrastructure, not a person or a patient-specific page: kept in free-text URLs.
+_SAFE_HOST_SUFFIXES = (".svc", ".cluster.local", ".internal", ".local", ".localdomain")
+# Public documentation and software hosts that libraries cite in their warnings ("See https://docs.djangoproject.com/...").
+_PUBLIC_DOC_DOMAINS = (
+    "djangoproject.com", "python.org", "readthedocs.io", "pypa.io", "github.com", "sentry.io", "opentelemetry.io",
+    "postgresql.org", "redis.io", "celeryq.dev", "gunicorn.org", "kubernetes.io", "prometheus.io", "grafana.com",
+)
+_LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1", "0.0.0.0"})
+_IPV4 = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
+
+
+def scrub_text_url(url: str) -> str:
+    """A URL inside free text (a log line, an exception message): like ``scrub_url``, and its host is masked
+    unless it is loopback, a single-label service name (redis, otel-collector) or cluster-internal. URLs are a
+    Safe Harbor identifier; a patient portal link names its patient in the host or the path."""
+    out = scrub_url(url)
+    try:
+        parts = urlsplit(out)
+        host = parts.hostname or ""
+    except ValueError:
+        return "[URL]"
+    if not host or _safe_host(host):
+        if _public_docs(host) and "@" not in url:
+            return url.split("?", 1)[0]  # a documentation link, fragment ("#allowed-hosts") and all
+        return out
+    netloc = parts.netloc.replace(host if ":" not in host else f"[{host}]", "[IP]" if _IPV4.fullmatch(host) or ":" in host else HOST, 1)
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def _public_docs(host: str) -> bool:
+    host = host.lower()
+    return any(host == d or host.endswith("." + d) for d in _PUBLIC_DOC_DOMAINS)
+
+
+def _safe_host(host: str) -> bool:
+    host = host.lower().rstrip(".")
+    if host in _LOOPBACK or host.startswith("127."):
+        return True
+    if _IPV4.fullmatch(host) or ":" in host:
+        return False
+    if _public_docs(host):
+        return True
+    return "." not in host or host.endswith(_SAFE_HOST_SUFFIXES)
+
+
 def scrub_text_path(path: str) -> str:
     """A path found inside free text (log messages, stack traces): like ``scrub_path`` but file-like segments
     (``python3.11``, ``exception.py``) are kept unless they carry an e-mail or a 4+ digit run."""

@@ -14,6 +14,9 @@ NEGATIVE_CORPUS = Path(__file__).parents[1] / "data" / "negative_corpus.jsonl"
 DELIBERATE = {
     "release 2026-11-23": "a date without a time part may be a birth or visit date: masked in free text",
     "2026-11-23": "a date without a time part may be a birth or visit date: masked in free text",
+    "https://api.example.com/v1/status": "URLs are Safe Harbor identifiers: a free-text URL keeps its host only when it "
+    "is loopback, a single-label service name, cluster-internal or a public documentation site",
+    "https://sentry.example.com/api/2/envelope/": "as above: the host of a URL in free text is masked",
 }
 
 

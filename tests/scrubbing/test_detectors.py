@@ -100,7 +100,6 @@ SAFE = [
     "clinic.patient.operations",
     "http.server.request.duration",
     "redis://cache:6379/0",
-    "https://api.example.com/v1/status",
     "worker-3 pid=4242 rss=123456 KB",
     "retry 3/5 after 250ms",
     "token expired",
@@ -143,3 +142,17 @@ def test_escaped_newline_before_an_identifier_is_a_boundary() -> None:
     out = scrub('"a\\n6011000000000004 001-01-0001 "')
     assert "6011000000000004" not in out and "001-01-0001" not in out
     assert scrub("tag\\t555-867-5309") == "tag\\t[PHONE]"
+
+
+def test_free_text_url_hosts_are_masked_unless_infrastructure() -> None:
+    policy = ScrubPolicy.default()
+    assert policy.scrub_text("see https://mychart-okafor.example.org/c/1234567/summary") == "see https://[HOST]/c/{id}/summary"
+    assert policy.scrub_text("GET http://otel-collector:4318/v1/traces") == "GET http://otel-collector:4318/v1/traces"
+    assert policy.scrub_text("http://127.0.0.1:8000/x?dob=1958-07-30") == "http://127.0.0.1:8000/x"
+    assert policy.scrub_text("http://redis.clinic.svc.cluster.local:6379/0") == "http://redis.clinic.svc.cluster.local:6379/0"
+    doc = "See https://docs.djangoproject.com/en/5.2/ref/settings/#allowed-hosts"
+    assert policy.scrub_text(doc) == doc
+    # a URL attribute keeps the host it called (the server), its path is still scanned
+    assert policy.scrub_attributes({"url.full": "https://api.stripe.com/v1/customers/9912345?email=a@b.org"}) == {
+        "url.full": "https://api.stripe.com/v1/customers/{id}"
+    }
