@@ -28,6 +28,7 @@ ID = "[ID]"
 DATE = "[DATE]"
 NAME = "[NAME]"
 QUOTED = "[REDACTED]"
+ADDRESS = "[ADDRESS]"
 
 # Where masking must not go: placeholders we (or a context detector) produced.
 _PLACEHOLDER = r"\[[A-Z][A-Z_]*(?::[0-9a-f]{6,16})?\]"
@@ -39,6 +40,11 @@ _DATE = (
     rf"|\d{{1,2}}(?:st|nd|rd|th)?[-/ ]{_MONTH}[-/ ,]{{1,2}}\d{{2,4}}"  # 30 Jul 1958, 30-Jul-58
     rf"|{_MONTH}\s{{1,3}}\d{{1,2}}(?:st|nd|rd|th)?,?\s{{1,3}}\d{{4}}"  # July 30, 1958
 )
+# A street address in any case ("6600 troundzakondgru avenue"); the context detectors only know Title case.
+_STREET_SUFFIX = (
+    r"(?:street|st|avenue|ave|road|rd|boulevard|blvd|lane|ln|drive|dr|court|ct|way|place|pl|terrace|ter|circle"
+    r"|cir|highway|hwy|parkway|pkwy|square|sq|trail|trl)"
+)
 _TIME = r"(?:T|\s{1,2}|,\s?|:)\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?(?:\s?Z|\s?[+-]\d{2}:?\d{2}|\s?UTC)?"
 
 # One scanner for everything; alternatives are tried left to right at each position. Every repetition is
@@ -48,6 +54,7 @@ _SCAN = re.compile(
     r"|(?P<quote>(?<![\w\\])'(?P<q1>[^'\n]{0,512})'(?![\w])"
     r'|(?<![\w\\])"(?P<q2>[^"\n]{0,512})"(?![\w])'
     r"|“(?P<q3>[^”\n]{0,512})”|‘(?P<q4>[^’\n]{0,512})’|«(?P<q5>[^»\n]{0,512})»)"
+    rf"|(?P<addr>(?<![\w.-])\d{{1,6}}\s{{1,3}}(?:[^\W\d_][\w'’-]{{0,29}}\s{{1,3}}){{1,4}}{_STREET_SUFFIX}\.?(?!\w))"
     rf"|(?P<date>(?<![\w.:/@+-])(?:{_DATE})(?P<time>{_TIME})?(?![\w/]|[.:-]\d))"
     # digit-bearing tokens (the lookahead keeps plain words off this path); digit groups separated by one
     # space or dash are one token when there are 3+ of them ("4111 1111 1111 1111", "123 45 6789"), so nothing is
@@ -57,6 +64,7 @@ _SCAN = re.compile(
     re.IGNORECASE,
 )
 
+_NEEDS_SCAN = re.compile(r"[\d'\"“‘«]")  # quotes, dates, identifier shapes and addresses all need one
 _HEX_ID = re.compile(
     r"(?:0x)?[0-9a-f]{16}|(?:0x)?[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{64}|0x[0-9a-f]{1,16}"
     r"|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
@@ -65,7 +73,8 @@ _HEX_ID = re.compile(
 _VERSION = re.compile(r"v?\d{1,4}(?:\.\d{1,4}){1,3}(?:[-+.]?[A-Za-z][A-Za-z0-9.]*)?", re.IGNORECASE)
 _SSN_DOTTED = re.compile(r"\d{3}\.\d{2}\.\d{4}")
 _DECIMAL = re.compile(r"\d+\.\d+")
-_EPOCH = re.compile(r"1[5-9]\d{8}(?:\d{3}|\d{6}|\d{9})?")
+# Epoch timestamps: seconds with a fraction, or milli/micro/nanoseconds (a bare 10-digit number may be an account).
+_EPOCH = re.compile(r"1[5-9]\d{8}(?:\.\d{1,9}|\d{3}|\d{6}|\d{9})")
 _UNIT = re.compile(
     r"\d+(?:\.\d+)?(?:ms|s|sec|secs|us|µs|ns|m|min|h|hrs|d|b|kb|kib|mb|mib|gb|gib|tb|px|hz|khz|mhz|ghz|x|rps|qps)",
     re.IGNORECASE,
@@ -133,7 +142,9 @@ class FreeTextFilter:
     def apply(self, text: str, found: list[str], depth: int = 0) -> str:
         out: list[str] = []
         last = 0
-        for m in _SCAN.finditer(text):
+        # Quotes, dates and identifier shapes all need a quote character or a digit: most values have neither.
+        matches = _SCAN.finditer(text) if _NEEDS_SCAN.search(text) else ()
+        for m in matches:
             kind = m.lastgroup
             if kind == "ph":
                 continue
@@ -154,6 +165,9 @@ class FreeTextFilter:
                 if m.group("time") is None:  # a timestamp with a time part is ours, not a birth date
                     replacement = self._token(DATE, m.group())
                     found.append("date_text")
+            elif kind == "addr":
+                replacement = self._token(ADDRESS, m.group())
+                found.append("address_text")
             elif kind == "tok":
                 value = m.group()
                 if _identifier_shaped(value) and not _safe_number(text, start, end, value):
@@ -174,7 +188,8 @@ class FreeTextFilter:
         names = self._names
         if names is None:
             return text
-        spans = names.spans(text) + self._unknown_runs(text, names)
+        found_spans = names.spans(text)
+        spans = found_spans + self._unknown_runs(text, names, found_spans)
         if not spans:
             return text
         spans = _merge_runs(text, sorted(spans))
@@ -197,15 +212,19 @@ class FreeTextFilter:
         out.append(text[last:])
         return "".join(out)
 
-    def _unknown_runs(self, text: str, names: NameFinderLike) -> list[tuple[int, int]]:
+    def _unknown_runs(self, text: str, names: NameFinderLike, found_spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
         """Words in no list at all (neither a name nor an English or technical word) are names when they stand
         next to a name ("oluwaseun brokusste", "datrezoundbo, [NAME]") or next to each other ("xiaoling
         rantainbroun"): the lexicon cannot know every surname, and ordinary text is made of known words."""
         lookup = getattr(names, "lookup", None)
         if lookup is None:
             return []
+        # Fast path: no word in no list, or a single one with no name to stand next to.
+        candidates = names.unknown_words(text, 2) if hasattr(names, "unknown_words") else _RUN_TOKEN.findall(text)
+        unknown = sum(1 for w in candidates if self._unknown_word(w, lookup))
+        if unknown == 0 or (unknown == 1 and not found_spans and "[NAME" not in text):
+            return []
         tokens = []  # (start, end, kind): N name/placeholder, U unknown word, O anything else
-        found_spans = names.spans(text)
         for m in _RUN_TOKEN.finditer(text):
             word = m.group()
             if word.startswith("[NAME"):
@@ -214,7 +233,7 @@ class FreeTextFilter:
                 kind = "N"
             else:
                 flags = lookup(word) if len(word) >= 2 else -1
-                if flags == 0 and self._unknown_word(word, lookup):
+                if (flags == 0 or "-" in word and not flags & _NAME_FLAG) and self._unknown_word(word, lookup):
                     kind = "U"
                 elif flags > 0 and flags & _NAME_FLAG:
                     kind = "A"  # a name that is also a word ("roe", "will"): only inside a run that has a name
@@ -256,7 +275,10 @@ class FreeTextFilter:
         if "'" in bare:
             return False  # can't, patient's: contractions and possessives of words
         if "-" in bare:
-            return all(lookup(part) == 0 and not (common and common(part)) for part in bare.split("-") if part)
+            # al-Sayed, bin-Talal, okonkwo-adebayo: parts in no list, or name particles before them
+            parts = [p for p in bare.split("-") if p]
+            namely = [bool(lookup(p) & _NAME_FLAG) or (lookup(p) == 0 and not (common and common(p))) for p in parts]
+            return any(namely) and all(n or p.lower() in _NAME_PARTICLES for p, n in zip(parts, namely))
         lowered = bare.lower()
         for suffix in ("es", "s", "ed", "ing"):
             stem = lowered[: -len(suffix)]
@@ -379,10 +401,15 @@ def _is_placeholder(text: str) -> bool:
 _MBI = re.compile(r"[1-9][A-Z][A-Z0-9]\d-?[A-Z][A-Z0-9]\d-?[A-Z]{2}\d{2}", re.IGNORECASE)
 
 
+_DIGIT_RUN = re.compile(r"\d+")
+
+
 def _identifier_shaped(value: str) -> bool:
     """Digits only: five or more, with a run of three (SSN, MRN, ZIP, phone, card numbers; not ip-10-0-0-5 or
     1.2.3.4.5). Letters and digits: a run of four digits (member, licence, account numbers) or an MBI."""
-    runs = [len(r) for r in re.findall(r"\d+", value)]
+    if len(value) < 4:
+        return False
+    runs = [len(r) for r in _DIGIT_RUN.findall(value)]
     longest = max(runs, default=0)
     if not any(c.isalpha() for c in value):
         return sum(runs) >= 5 and longest >= 3
@@ -393,7 +420,9 @@ def _identifier_shaped(value: str) -> bool:
 
 def _safe_number(text: str, start: int, end: int, value: str) -> bool:
     """Known-safe forms of digit-bearing tokens: ids we generate, versions, measurements, ports, counts."""
-    if _HEX_ID.fullmatch(value) or _UNIT.fullmatch(value) or _DECIMAL.fullmatch(value):
+    if _EPOCH.fullmatch(value):
+        return True  # before the decimal rule: the digits before the point are the identifier-shaped part
+    if _HEX_ID.fullmatch(value) or _UNIT.fullmatch(value) or _DECIMAL.fullmatch(value) and len(value.split(".")[0]) < 5:
         return True
     if _VERSION.fullmatch(value) and not _SSN_DOTTED.fullmatch(value):
         return True
@@ -426,6 +455,7 @@ def _safe_number(text: str, start: int, end: int, value: str) -> bool:
 _RUN_TOKEN = re.compile(
     r"\[NAME(?::[0-9a-f]{6,16})?\]|(?<![\w.@/\\-])[^\W\d_]+(?:['’-][^\W\d_]+)*(?![\w@/\\(]|[.:-][\w/])"
 )
+_NAME_PARTICLES = frozenset("al el bin ibn abu bint de da di du la le van von der den ter".split())
 _NAME_FLAG = 1  # names.NAME: the lexicon's name bit
 _JOIN = re.compile(r" {1,2}|, ?")  # within one name run: spaces, or the comma of "Last, First"
 _NAME_AFTER = re.compile(r"\[NAME(?::[0-9a-f]{6,16})?\]([ ,]{1,2}[A-Za-zÀ-ÖØ-öø-ÿĀ-ſ'’-]{2,30}){1,3}")

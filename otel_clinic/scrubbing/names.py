@@ -233,6 +233,28 @@ class NameFinder:
             return []
         return self._spans_slow(text)
 
+    def unknown_words(self, text: str, limit: int = 2) -> list[str]:
+        """Up to ``limit`` words of 4+ letters that are in no list at all (neither a name nor a known word), in
+        order: the free-text filter treats runs of them, or one next to a name, as a name. Cheap: known words
+        hit the word cache."""
+        out: list[str] = []
+        words = self._words
+        get = self._get
+        for tok in _TOKEN.findall(text):
+            if len(tok) < 4:
+                continue
+            low = tok.lower()
+            f = words.get(low)
+            if f is None:
+                f = self.lookup(tok) if "'" in low or "-" in low or "’" in low else get(low)
+                if f & WORD and len(words) < _WORD_CACHE:
+                    words[low] = f
+            if f == 0:
+                out.append(tok)
+                if len(out) >= limit:
+                    break
+        return out
+
     def _tokens(self, text: str) -> list[tuple[int, int, str, int, int, str]]:
         """(start, end, token, name flags or 0, kind bits, shape) for every word; the hot loop is inlined."""
         toks = []

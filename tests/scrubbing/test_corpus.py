@@ -17,6 +17,8 @@ DELIBERATE = {
     "https://api.example.com/v1/status": "URLs are Safe Harbor identifiers: a free-text URL keeps its host only when it "
     "is loopback, a single-label service name, cluster-internal or a public documentation site",
     "https://sentry.example.com/api/2/envelope/": "as above: the host of a URL in free text is masked",
+    "1763893070": "a bare 10-digit number is masked like an account number; epoch seconds keep a fraction "
+    "(1763893070.12) or come as milli/micro/nanoseconds",
 }
 
 
