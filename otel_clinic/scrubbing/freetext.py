@@ -313,8 +313,10 @@ class FreeTextFilter:
         words = inner.split()
         if len(words) == 1:
             return KEEP if self._code_word(inner) else MASK
-        if self._names is not None and self._names.spans(inner):
+        if self._mask_names(inner, []) != inner:
             return MASK  # a quoted value with a person's name in it is input quoted back: all of it goes
+        if any(c.isdigit() for c in inner):
+            return SCAN  # dates and identifiers inside ('January 01, 2000'): judged word by word
         if len(words) >= 3 and self._common is not None:
             plain = sum(1 for w in _ALPHA_WORD.findall(inner) if w.islower() and self._common(w))
             if plain >= 2:
@@ -330,15 +332,15 @@ class FreeTextFilter:
         if lowered in _CODE_WORDS:
             return True
         runs = [len(r) for r in re.findall(r"\d+", word)]
-        if max(runs, default=0) >= (5 if "_" in word or "/" in word else 4):
-            return False  # an identifier-shaped number inside ('MRN-00123456', 'p_123456789')
+        if max(runs, default=0) >= (5 if "_" in word or "/" in word else 4) or _MBI.fullmatch(word):
+            return False  # an identifier-shaped number inside ('MRN-00123456', 'p_123456789', an MBI)
         parts = [p for p in _WORD_SPLIT.split(word) if p]
         if self._names is not None and self._names.is_name(" ".join(parts)):
             return False
         if _CODE_LITERAL.fullmatch(word) and ("_" in word or "." in word or ":" in word or _CAMEL.search(word)):
             return True  # snake_case, dotted.paths, CamelCase, HTTP_HOST
-        if word.isupper() and len(word) >= 2:
-            return True  # constants, SQL keywords ('ORDER')
+        if word.isupper() and (len(word) <= 4 or "_" in word or (self._common is not None and self._common(lowered))):
+            return True  # constants, SQL keywords ('ORDER', 'GET', 'MAX_RETRIES'); not 'KAZUMOR
         if _SLUG.fullmatch(word) and any(c in word for c in "-./:@"):
             # slugs, paths, URLs, images (clinic-web, redis:7.2.4-alpine, /srv/app/media) unless parts read as a
             # name (amara-okafor.example, chidinma-brandvold: lexicon names or a run of words in no list)
@@ -430,7 +432,7 @@ def _safe_number(text: str, start: int, end: int, value: str) -> bool:
         return True  # [12345]: a process id in a log prefix (gunicorn, Celery)
     if start == 0 and value.isdigit() and _ROLE_AFTER.match(text, end):
         return True  # Redis: "25595:C 3 Sep 2025 ..." (pid:role)
-    if len(set(value)) == 1:
+    if not value.strip("0"):
         return True  # 00000000: a zero hash or filler, not anyone's number
     if start > 1 and text[start - 1] == ":" and (text[start - 2].isalnum() or text[start - 2] == "]"):
         port = value.split("/", 1)[0]
