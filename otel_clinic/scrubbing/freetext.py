@@ -40,7 +40,8 @@ _DATE = (
     rf"|\d{{1,2}}(?:st|nd|rd|th)?[-/ ]{_MONTH}[-/ ,]{{1,2}}\d{{2,4}}"  # 30 Jul 1958, 30-Jul-58
     rf"|{_MONTH}\s{{1,3}}\d{{1,2}}(?:st|nd|rd|th)?,?\s{{1,3}}\d{{4}}"  # July 30, 1958
 )
-# A street address in any case ("6600 troundzakondgru avenue"); the context detectors only know Title case.
+# A street address in any case ("6600 troundzakondgru avenue", "? elm road" once SQL obfuscation took the number);
+# the context detectors only know Title case.
 _STREET_SUFFIX = (
     r"(?:street|st|avenue|ave|road|rd|boulevard|blvd|lane|ln|drive|dr|court|ct|way|place|pl|terrace|ter|circle"
     r"|cir|highway|hwy|parkway|pkwy|square|sq|trail|trl)"
@@ -54,7 +55,7 @@ _SCAN = re.compile(
     r"|(?P<quote>(?<![\w\\])'(?P<q1>[^'\n]{0,512})'(?![\w])"
     r'|(?<![\w\\])"(?P<q2>[^"\n]{0,512})"(?![\w])'
     r"|“(?P<q3>[^”\n]{0,512})”|‘(?P<q4>[^’\n]{0,512})’|«(?P<q5>[^»\n]{0,512})»)"
-    rf"|(?P<addr>(?<![\w.-])\d{{1,6}}\s{{1,3}}(?:[^\W\d_][\w'’-]{{0,29}}\s{{1,3}}){{1,4}}{_STREET_SUFFIX}\.?(?!\w))"
+    rf"|(?P<addr>(?<![\w.-])(?:\d{{1,6}}|\?)\s{{1,3}}(?:[^\W\d_][\w'’-]{{0,29}}\s{{1,3}}){{1,4}}{_STREET_SUFFIX}\.?(?!\w))"
     rf"|(?P<date>(?<![\w.:/@+-])(?:{_DATE})(?P<time>{_TIME})?(?![\w/]|[.:-]\d))"
     # digit-bearing tokens (the lookahead keeps plain words off this path); digit groups separated by one
     # space or dash are one token when there are 3+ of them ("4111 1111 1111 1111", "123 45 6789"), so nothing is
