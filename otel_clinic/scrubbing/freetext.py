@@ -65,7 +65,7 @@ _SCAN = re.compile(
     re.IGNORECASE,
 )
 
-_NEEDS_SCAN = re.compile(r"[\d'\"“‘«]")  # quotes, dates, identifier shapes and addresses all need one
+_NEEDS_SCAN = re.compile(r"[\d'\"“‘«]|\?\s{1,3}[^\W\d_]")  # quotes, dates, identifier shapes and addresses all need one
 _HEX_ID = re.compile(
     r"(?:0x)?[0-9a-f]{16}|(?:0x)?[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{64}|0x[0-9a-f]{1,16}"
     r"|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
