@@ -12,6 +12,7 @@ import functools
 import hashlib
 import hmac
 import json
+import re
 from collections import Counter
 from collections.abc import Mapping
 from typing import Any
@@ -36,6 +37,7 @@ _ATTR_MEMO_MAX = 8192
 _REJECTION_BUDGET = 512  # rejected candidates re-scanned from their next character, per value
 _CANDIDATE_BUDGET = 1024  # detector candidates examined per value: bounds the worst case CPU
 
+_LARGE_REPEAT = re.compile(r"\{(\d+),\d{3,}\}")
 _KEYED_DETECTORS = frozenset({"keyed_value", "keyed_exact"})
 
 _re2_options = re2.Options()
@@ -43,8 +45,17 @@ _re2_options.log_errors = False  # invalid user patterns become ConfigError, not
 _re2_options.max_mem = 64 << 20
 
 
-def compile_re2(pattern: str) -> Any:
-    return re2.compile(pattern, options=_re2_options)
+def compile_re2(pattern: str | bytes) -> Any:
+    return re2.compile(unbounded(pattern), options=_re2_options)
+
+
+def unbounded(pattern: str | bytes) -> Any:
+    """Large counted repeats ({0,512}, {5,1000}) become open ones: RE2 and Go's regexp compile a count into that
+    many copies of the sub-program (~25 MB of compiled patterns per process, and slower scans). An open repeat
+    only ever matches more, never less; values are capped at max_value_bytes before scanning anyway."""
+    if isinstance(pattern, bytes):
+        return unbounded(pattern.decode()).encode()
+    return _LARGE_REPEAT.sub(lambda m: "*" if m.group(1) == "0" else "+" if m.group(1) == "1" else "{%s,}" % m.group(1), pattern)
 
 
 class Engine:
