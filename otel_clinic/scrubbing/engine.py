@@ -115,11 +115,13 @@ class Engine:
 
     def scrub_text(self, text: str, hits: Counter[str] | None = None) -> str:
         """Scrub one string; detector names of replacements are added to ``hits``."""
+        return self._guarded(self._cached if len(text) <= _CACHE_MAX_LEN else self._scrub_text_uncached, text, hits)
+
+    @staticmethod
+    def _guarded(scan: Any, text: str, hits: Counter[str] | None) -> str:
+        """Run one (text -> (out, detector names)) scan; failures fail closed and are counted."""
         try:
-            if len(text) <= _CACHE_MAX_LEN:
-                out, found = self._cached(text)
-            else:
-                out, found = self._scrub_text_uncached(text)
+            out, found = scan(text)
         except Exception:
             if hits is not None:
                 hits["scrub_error"] += 1
@@ -157,16 +159,11 @@ class Engine:
     def scrub_code(self, text: str, hits: Counter[str] | None = None) -> str:
         """A source line (traceback, Sentry frame): the pattern detectors only. Code is not free text, and
         ``name=self.urlconf_name`` is not a ``name=`` field."""
-        try:
+        def scan(line: str) -> tuple[str, list[str]]:
             found: list[str] = []
-            out = self._apply_detectors(text, found, code=True)
-        except Exception:
-            if hits is not None:
-                hits["scrub_error"] += 1
-            return REDACTED
-        if found and hits is not None:
-            hits.update(found)
-        return out
+            return self._apply_detectors(line, found, code=True), found
+
+        return self._guarded(scan, text, hits)
 
     def _apply_detectors(self, text: str, found: list[str], code: bool = False) -> str:
         regex = self.regex

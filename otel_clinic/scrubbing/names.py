@@ -204,27 +204,20 @@ class NameFinder:
         # Fast path: most values have no lexicon word at all, or only lower-case ambiguous words with no
         # indicator before them ("retry scheduled for page view"). Adjacency here is approximate (findall drops
         # the separators); the slow path checks it exactly.
-        get = self._get
-        words = self._words
         special = _SPECIAL
         state = 0  # 1: after an honorific/context word, 2: after a weak word, 3: after weak word + first name
         prev_cap = False  # previous word was a capitalised ambiguous name ("Grace" of "Grace Baker")
         for tok in found:
             if len(tok) < 2:
                 continue  # an initial is never a name on its own
-            low = tok.lower()
-            f = words.get(low)
-            if f is None:
-                f = self.lookup(tok) if "'" in low or "-" in low or "’" in low else get(low)
-                if f & WORD and len(words) < _WORD_CACHE:
-                    words[low] = f
+            f = self._word_flags(tok)
             if f & NAME:
                 if not f & AMB or state == 1 or prev_cap or (state == 3 and f & LAST):
                     break  # unambiguous name, indicator before, a pair of names (or "Last, First")
                 state = 3 if state == 2 and f & FIRST else 0
                 prev_cap = tok[0].isupper()
                 continue
-            k = special.get(low, 0)
+            k = special.get(tok.lower(), 0)
             if k & _CRED and prev_cap:
                 break  # "Baker, MD"
             state = 1 if k & (_HONORIFIC | _CONTEXT) else 2 if k & _WEAK else 0
@@ -238,22 +231,22 @@ class NameFinder:
         order: the free-text filter treats runs of them, or one next to a name, as a name. Cheap: known words
         hit the word cache."""
         out: list[str] = []
-        words = self._words
-        get = self._get
         for tok in _TOKEN.findall(text):
-            if len(tok) < 4:
-                continue
-            low = tok.lower()
-            f = words.get(low)
-            if f is None:
-                f = self.lookup(tok) if "'" in low or "-" in low or "’" in low else get(low)
-                if f & WORD and len(words) < _WORD_CACHE:
-                    words[low] = f
-            if f == 0:
+            if len(tok) >= 4 and self._word_flags(tok) == 0:
                 out.append(tok)
                 if len(out) >= limit:
                     break
         return out
+
+    def _word_flags(self, tok: str) -> int:
+        """Lexicon flags of one token, known words served from (and added to) the bounded word cache."""
+        low = tok.lower()
+        f = self._words.get(low)
+        if f is None:
+            f = self.lookup(tok) if "'" in low or "-" in low or "’" in low else self._get(low)
+            if f & WORD and len(self._words) < _WORD_CACHE:
+                self._words[low] = f
+        return f
 
     def _tokens(self, text: str) -> list[tuple[int, int, str, int, int, str]]:
         """(start, end, token, name flags or 0, kind bits, shape) for every word; the hot loop is inlined."""
