@@ -189,8 +189,11 @@ class FreeTextFilter:
         names = self._names
         if names is None:
             return text
-        found_spans = names.spans(text)
-        spans = found_spans + self._unknown_runs(text, names, found_spans)
+        if hasattr(names, "scan"):
+            found_spans, unknown = names.scan(text, 2)  # one pass over the words for both
+        else:
+            found_spans, unknown = names.spans(text), _RUN_TOKEN.findall(text)
+        spans = found_spans + self._unknown_runs(text, names, found_spans, unknown)
         if not spans:
             return text
         spans = _merge_runs(text, sorted(spans))
@@ -213,7 +216,9 @@ class FreeTextFilter:
         out.append(text[last:])
         return "".join(out)
 
-    def _unknown_runs(self, text: str, names: NameFinderLike, found_spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    def _unknown_runs(
+        self, text: str, names: NameFinderLike, found_spans: list[tuple[int, int]], candidates: list[str]
+    ) -> list[tuple[int, int]]:
         """Words in no list at all (neither a name nor an English or technical word) are names when they stand
         next to a name ("oluwaseun brokusste", "datrezoundbo, [NAME]") or next to each other ("xiaoling
         rantainbroun"): the lexicon cannot know every surname, and ordinary text is made of known words."""
@@ -221,7 +226,6 @@ class FreeTextFilter:
         if lookup is None:
             return []
         # Fast path: no word in no list, or a single one with no name to stand next to.
-        candidates = names.unknown_words(text, 2) if hasattr(names, "unknown_words") else _RUN_TOKEN.findall(text)
         unknown = sum(1 for w in candidates if self._unknown_word(w, lookup))
         if unknown == 0 or (unknown == 1 and not found_spans and "[NAME" not in text):
             return []

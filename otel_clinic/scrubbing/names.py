@@ -196,47 +196,48 @@ class NameFinder:
     # -- free text -----------------------------------------------------------------------------------------------
     def spans(self, text: str) -> list[tuple[int, int]]:
         """(start, end) offsets of whole name runs to mask in free text, in order, non-overlapping."""
+        return self.scan(text)[0]
+
+    def scan(self, text: str, unknown_limit: int = 0) -> tuple[list[tuple[int, int]], list[str]]:
+        """``spans(text)`` and, in the same pass over the words, up to ``unknown_limit`` words of 4+ letters in no
+        list at all (neither a name nor a known word): the free-text filter's other input."""
         if len(text) < 2:
-            return []
+            return [], []
         found = _TOKEN.findall(text)
         if not found:
-            return []
+            return [], []
         # Fast path: most values have no lexicon word at all, or only lower-case ambiguous words with no
         # indicator before them ("retry scheduled for page view"). Adjacency here is approximate (findall drops
         # the separators); the slow path checks it exactly.
         special = _SPECIAL
         state = 0  # 1: after an honorific/context word, 2: after a weak word, 3: after weak word + first name
         prev_cap = False  # previous word was a capitalised ambiguous name ("Grace" of "Grace Baker")
+        unknown: list[str] = []
+        hit = False
         for tok in found:
             if len(tok) < 2:
                 continue  # an initial is never a name on its own
             f = self._word_flags(tok)
+            if f == 0 and len(tok) >= 4 and len(unknown) < unknown_limit:
+                unknown.append(tok)
+            if hit:
+                if len(unknown) >= unknown_limit:
+                    break
+                continue
             if f & NAME:
                 if not f & AMB or state == 1 or prev_cap or (state == 3 and f & LAST):
-                    break  # unambiguous name, indicator before, a pair of names (or "Last, First")
+                    hit = True  # unambiguous name, indicator before, a pair of names (or "Last, First")
+                    continue
                 state = 3 if state == 2 and f & FIRST else 0
                 prev_cap = tok[0].isupper()
                 continue
             k = special.get(tok.lower(), 0)
             if k & _CRED and prev_cap:
-                break  # "Baker, MD"
+                hit = True  # "Baker, MD"
+                continue
             state = 1 if k & (_HONORIFIC | _CONTEXT) else 2 if k & _WEAK else 0
             prev_cap = False
-        else:
-            return []
-        return self._spans_slow(text)
-
-    def unknown_words(self, text: str, limit: int = 2) -> list[str]:
-        """Up to ``limit`` words of 4+ letters that are in no list at all (neither a name nor a known word), in
-        order: the free-text filter treats runs of them, or one next to a name, as a name. Cheap: known words
-        hit the word cache."""
-        out: list[str] = []
-        for tok in _TOKEN.findall(text):
-            if len(tok) >= 4 and self._word_flags(tok) == 0:
-                out.append(tok)
-                if len(out) >= limit:
-                    break
-        return out
+        return (self._spans_slow(text) if hit else []), unknown
 
     def _word_flags(self, tok: str) -> int:
         """Lexicon flags of one token, known words served from (and added to) the bounded word cache."""
