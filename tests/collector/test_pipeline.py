@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import pytest
 from opentelemetry.trace import Status, StatusCode
 
-from otel_clinic.audit import Canaries, scan_files, scan_text
+from otel_clinic.audit import new_canaries, scan_files, scan_text
+from otel_clinic.canaries import CanarySet
 from tests.collector.otlp_client import OtlpClient
 from tests.support.collector import wait_until
 
@@ -23,6 +24,41 @@ pytestmark = pytest.mark.e2e
 
 NORMAL, ERRORS, CRITICAL, SLOW = 200, 8, 6, 4
 RELEASE = "2.7.1"  # service.version of the client below; other suites share the stack, so filter on it
+
+
+@dataclass
+class Canaries:
+    """Fresh audit canaries in the forms the agent's rendered policy knows (context words; free text is the
+    in-process scrubber's job until the Collector has its own processor)."""
+
+    canaries: CanarySet
+
+    @classmethod
+    def generate(cls) -> Canaries:
+        return cls(new_canaries(channels=["log.percent"]))
+
+    def _text(self, kind: str, form: str) -> str:
+        return next(c.text for c in self.canaries.canaries if c.kind == kind and c.form == form)
+
+    def _value(self, kind: str, form: str) -> str:
+        return next(c.value for c in self.canaries.canaries if c.kind == kind and c.form == form)
+
+    @property
+    def ssn(self) -> str:
+        return self._value("ssn", "context")
+
+    @property
+    def email(self) -> str:
+        return self._value("email", "bare")
+
+    @property
+    def mrn(self) -> str:
+        return "MRN" + self._value("mrn", "context")
+
+    def sentence(self) -> str:
+        name = next(c.text for c in self.canaries.canaries if c.kind == "name" and c.form.startswith("real-title"))
+        return (f"patient {name} {self._text('ssn', 'context')} email {self.email} {self._text('mrn', 'context')} "
+                f"{self._text('date', 'iso')} {self._text('phone', 'context')}")
 
 
 @dataclass
@@ -122,8 +158,8 @@ def test_sentry_route_sends_auth_header_from_the_dsn_key(stack, burst):
 
 
 def test_agent_alone_scrubs_phi_from_traces_and_logs(stack, burst):
-    findings = scan_text(stack.sink.raw_bytes().decode("utf-8", "replace"), burst.canaries, "sink", "otlp")
-    findings += scan_files([stack.log_dir], burst.canaries)
+    findings = scan_text(stack.sink.raw_bytes().decode("utf-8", "replace"), burst.canaries.canaries, "sink", "otlp")
+    findings += scan_files([stack.log_dir], burst.canaries.canaries)
     assert findings == [], "\n".join(map(str, findings))
     # Scrubbed, not dropped: the spans still carry the (redacted) attributes and the SQL shape.
     spans = [s for res, s in stack.sink.spans() if res.get("service.version") == RELEASE]
@@ -171,7 +207,7 @@ def test_metrics_reach_prometheus_with_promoted_release_and_environment_labels(s
     # The PHI-bearing label value was scrubbed by the agent before it became a series.
     assert "read" in prom.label_values("clinic_operation")
     terms = wait_until(lambda: prom.label_values("search_term"), timeout=30)
-    assert terms and not scan_text(json.dumps(terms), burst.canaries, "prometheus", "search_term"), terms
+    assert terms and not scan_text(json.dumps(terms), burst.canaries.canaries, "prometheus", "search_term"), terms
 
 
 def test_collectors_own_telemetry_is_scraped(stack, burst):
