@@ -37,7 +37,11 @@ def tag_event(event: dict, hint: dict) -> dict:
             tags.setdefault("error.category", category)
         if _unhandled(event):  # an exception that escaped a request is a 5xx: critical (handled ones: no claim)
             tags.setdefault("clinic.severity", "critical")
-    ctx = trace.get_current_span().get_span_context()
+    span = trace.get_current_span()
+    ctx = span.get_span_context()
+    if isinstance(event.get("event_id"), str) and span.is_recording():
+        # The gateway's tail sampler keeps every trace that has a Sentry event, so the link always resolves.
+        span.set_attribute("sentry.event_id", event["event_id"])
     if ctx.is_valid:
         trace_id, span_id = format(ctx.trace_id, "032x"), format(ctx.span_id, "016x")
         tags.setdefault("otel.trace_id", trace_id)

@@ -87,7 +87,7 @@ SAFE_KEYS: frozenset[str] = frozenset(
         "code.function", "code.namespace", "code.filepath", "code.lineno", "code.function.name",
         "code.file.path", "code.line.number", "code.column.number",
         "thread.id", "thread.name", "process.pid", "exception.type", "exception.escaped",
-        "error.type", "error.category", "clinic.severity", "clinic.operation", "clinic.appointment.type",
+        "error.type", "error.category", "clinic.severity", "clinic.operation", "clinic.appointment.type", "sentry.event_id",
         "clinic.health.critical", "clinic.scrubbed", "cache.alias",
         "messaging.system", "messaging.operation", "messaging.operation.name", "messaging.destination.name",
         "celery.action", "celery.state", "celery.task_name", "rpc.system", "rpc.service", "rpc.method",

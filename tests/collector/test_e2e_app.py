@@ -21,7 +21,7 @@ import pytest
 from otel_clinic.audit import Canaries, inject
 from tests.collector.app_runner import app_env, gunicorn_app, run_loadgen
 from tests.support.bugsink import bugsink_server
-from tests.support.collector import attrs, wait_until
+from tests.support.collector import COLLECTOR_FREE_TEXT_GAPS, attrs, leaked_kinds, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -38,6 +38,7 @@ class E2ERun:
     bugsink_events: list[dict[str, Any]]
     audit_on: subprocess.CompletedProcess[str]
     audit_off: subprocess.CompletedProcess[str]
+    audit_off_report: dict[str, Any]
     sink_dump: Path
 
 
@@ -93,8 +94,11 @@ def run(stack, tmp_path_factory) -> E2ERun:
             seed_on, "--prometheus", prom.url, "--bugsink", bugsink.url, "--bugsink-token", bugsink.token,
             "--files", str(stack.log_dir), str(sink_dump),
         )
-        audit_off = _audit_cli(seed_off, "--prometheus", prom.url, "--files", str(stack.log_dir), str(sink_dump))
-    return E2ERun(release, release_off, environment, summary, expected, events, audit_on, audit_off, sink_dump)
+        off_report = tmp / "audit-off.json"
+        audit_off = _audit_cli(seed_off, "--prometheus", prom.url, "--files", str(stack.log_dir), str(sink_dump),
+                               "--json", str(off_report))
+        report = json.loads(off_report.read_text()) if off_report.exists() else {}
+    return E2ERun(release, release_off, environment, summary, expected, events, audit_on, audit_off, report, sink_dump)
 
 
 def test_loadgen_exercised_errors_and_slow_requests(run):
@@ -183,5 +187,10 @@ def test_audit_finds_no_canary_with_in_process_scrubbing(run):
     assert "checked: prometheus" in run.audit_on.stdout and "bugsink" in run.audit_on.stdout
 
 
-def test_audit_finds_no_canary_with_the_collector_alone(run):
-    assert run.audit_off.returncode == 0, run.audit_off.stdout[-4000:] + run.audit_off.stderr[-2000:]
+def test_audit_with_the_collector_alone_finds_only_the_free_text_gaps(run):
+    """Scrubbing off in the app: the agent alone removes every kind but the free-text ones it has no engine for
+    yet (COLLECTOR_FREE_TEXT_GAPS; the Go processor of the Collector issue), and Prometheus stays clean."""
+    assert run.audit_off.returncode in (0, 1) and run.audit_off_report, run.audit_off.stderr[-2000:]
+    for sink, leaked in leaked_kinds(run.audit_off_report).items():
+        assert leaked <= COLLECTOR_FREE_TEXT_GAPS and (sink != "prometheus" or not leaked), \
+            (sink, leaked, run.audit_off.stdout[-4000:])

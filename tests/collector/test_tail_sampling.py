@@ -34,6 +34,8 @@ TIERS = {
     "error": ("normal", 20, True, True),
     "unclassified-fast": (None, 20, False, False),
     "unclassified-slow": (None, 150, False, True),
+    # A handled exception or error log reported to Sentry in a 200/4xx request: otel_clinic stamps the event id.
+    "sentry-event": ("normal", 20, False, True),
 }
 
 
@@ -49,6 +51,8 @@ def _send(client: OtlpClient) -> dict[str, set[str]]:
                 root.set_attribute("clinic.severity", severity)
             if error:
                 root.set_status(Status(StatusCode.ERROR))
+            if tier == "sentry-event":
+                root.set_attribute("sentry.event_id", f"{i:032x}")
             with trace.use_span(root, end_on_exit=False):
                 child = tracer.start_span("SELECT clinic_patient", start_time=start + MS)
                 child.end(end_time=start + 2 * MS)

@@ -34,6 +34,9 @@ def test_error_event_has_release_category_severity_and_trace_id(sentry_capture):
     trace_id = format(span.context.trace_id, "032x")
     assert event["tags"]["otel.trace_id"] == trace_id
     assert event["contexts"]["trace"]["trace_id"] == trace_id
+    # the trace carries the event id, so the gateway's tail sampler keeps every trace that has a Sentry event
+    stamped = {s.attributes.get("sentry.event_id") for s in cap.spans() if s.context.trace_id == span.context.trace_id}
+    assert event["event_id"] in stamped
 
 
 def test_pii_options_are_enforced_even_when_caller_asks_otherwise(sentry_capture):

@@ -398,3 +398,15 @@ if __name__ == "__main__":
     import sys
 
     _serve_sink(int(sys.argv[1]), sys.argv[2] if len(sys.argv) > 2 else "", sys.argv[3] if len(sys.argv) > 3 else None)
+
+
+# Kinds that still pass the agent alone when in-process scrubbing is off: it renders the context and shape
+# detectors but has no free-text engine (bare names, MBIs, member ids, ZIP+4, MRNs, URL hosts and street names in
+# free text). The Go PHI processor of the Collector issue closes this; the audits then expect zero.
+COLLECTOR_FREE_TEXT_GAPS = frozenset({"name", "mbi", "member_id", "zip4", "mrn", "url", "address"})
+
+
+def leaked_kinds(report: dict) -> dict[str, set[str]]:
+    """sink -> kinds with at least one leak, from an ``otel-clinic audit --json`` report."""
+    return {sink: {k for k, n in kinds.items() if n}
+            for sink, kinds in report.get("summary", {}).get("by_sink_and_kind", {}).items()}
