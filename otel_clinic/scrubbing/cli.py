@@ -18,7 +18,12 @@ def _collector_config(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
-    text = render_yaml(policy)
+    if args.policy_document:
+        from otel_clinic.scrubbing.policydoc import render_policy_json
+
+        text = render_policy_json(policy)
+    else:
+        text = render_yaml(policy)
     if args.output:
         with open(args.output, "w", encoding="utf-8") as fh:
             fh.write(text)
@@ -33,4 +38,8 @@ def register(subparsers: Any) -> None:
         help="render the PHI scrubbing policy (from OTEL_CLINIC_SCRUB_* env) as Collector redaction/transform processors",
     )
     parser.add_argument("--output", "-o", help="write the YAML to this file instead of stdout")
+    parser.add_argument(
+        "--policy-document", action="store_true",
+        help="print the versioned policy document (JSON) that the Collector's PHI processor loads",
+    )
     parser.set_defaults(func=_collector_config)

@@ -111,6 +111,7 @@ def digit_count_between(lo: int, hi: int) -> Callable[[str], bool]:
     def check(value: str) -> bool:
         return lo <= sum(c.isdigit() for c in value) <= hi
 
+    check.spec = (lo, hi)  # type: ignore[attr-defined]  # named in the policy document
     return check
 
 
