@@ -23,14 +23,14 @@ from otel_clinic.signals.deployment import track_deployment
 from otel_clinic.signals.errors import CATEGORIES, categorize_error, register_error_rule
 from otel_clinic.signals.release import current_release
 from otel_clinic.signals.severity import SEVERITIES, classify_severity
-from otel_clinic.telemetry import ClinicTelemetry, post_fork, setup
+from otel_clinic.telemetry import ClinicTelemetry, post_fork, setup, worker_exit
 
 __version__ = "0.1.0"
 
 __all__ = [
     "CATEGORIES", "SEVERITIES", "ClinicConfig", "ClinicTelemetry", "ConfigError", "ScrubPolicy", "SeverityThresholds",
     "categorize_error", "classify_severity", "current_release", "get_telemetry", "monitor_database_query",
-    "monitor_performance", "post_fork", "record_appointment_booked", "record_patient_operation",
+    "monitor_performance", "post_fork", "worker_exit", "record_appointment_booked", "record_patient_operation",
     "record_prescription_created", "register_error_rule", "scrub", "setup", "track_deployment", "user_logged_in",
     "user_logged_out",
 ]

@@ -71,6 +71,9 @@ class ClinicConfig:
     # 0 disables it) for at most retry_max_age_s seconds (otel_clinic.retry).
     retry_buffer_size: int = 8192
     retry_max_age_s: float = 300.0
+    # Exit flush (interpreter exit, SIGTERM, gunicorn/uWSGI worker exit): the whole flush + shutdown of every
+    # signal, including the retry buffers, is bounded by this many seconds.
+    shutdown_timeout_s: float = 5.0
 
     severity: SeverityThresholds = field(default_factory=SeverityThresholds)
     route_severity: Mapping[str, SeverityThresholds] = field(default_factory=dict)
@@ -227,6 +230,7 @@ ENV_NAMES: dict[str, str] = {
     "blrp_max_queue_size": "OTEL_BLRP_MAX_QUEUE_SIZE",
     "retry_buffer_size": "OTEL_CLINIC_RETRY_BUFFER_SIZE",
     "retry_max_age_s": "OTEL_CLINIC_RETRY_MAX_AGE",
+    "shutdown_timeout_s": "OTEL_CLINIC_SHUTDOWN_TIMEOUT",
     "severity": "OTEL_CLINIC_SEVERITY_THRESHOLDS",
     "route_severity": "OTEL_CLINIC_ROUTE_THRESHOLDS",
     "excluded_paths": "OTEL_CLINIC_EXCLUDED_PATHS",
@@ -314,6 +318,11 @@ def _parse(key: str, setting: str, raw: Any) -> Any:
         return _int(setting, raw, minimum=0)
     if key == "retry_max_age_s":
         return _float(setting, raw, minimum=1.0)
+    if key == "shutdown_timeout_s":
+        value = _float(setting, raw, maximum=300.0)
+        if value <= 0:
+            raise ConfigError(setting, raw, "a number of seconds > 0 and <= 300")
+        return value
     if key == "slow_query_ms":
         return _float(setting, raw)
     if key == "severity":
@@ -377,7 +386,8 @@ def load_config(overrides: Mapping[str, Any] | None = None, environ: Mapping[str
     if values.get("sampler", "").endswith("traceidratio") and "sampler_arg" not in values:
         values["sampler_arg"] = 1.0
 
-    if values.get("prometheus_port"):
+    if values.get("prometheus_port") and "prometheus_enabled" not in values:
+        # A port alone turns the endpoint on; an explicit OTEL_CLINIC_PROMETHEUS=false (or keyword) wins.
         values["prometheus_enabled"] = True
     resource_attrs = parse_resource_attributes(env.get("OTEL_RESOURCE_ATTRIBUTES"))
     for attr, key in _RESOURCE_KEYS.items():

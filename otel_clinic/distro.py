@@ -4,9 +4,16 @@
         opentelemetry-instrument python manage.py runserver --noreload
 
 The launcher runs ``distro.configure()``, then configurators, then instrumentors. Our configurator calls the
-same ``setup()`` an application would, so both paths build exactly one pipeline; our distro skips the stock
-Django instrumentor entry point because ``setup()`` instruments Django itself with our hooks (the contrib
-instrumentor is once-only, and an early bare instrumentation would drop our hooks and exclusions).
+same ``setup()`` an application would, so both paths build exactly one pipeline; our distro skips two stock
+instrumentor entry points that ``setup()`` replaces:
+
+* ``django``: ``setup()`` instruments Django itself with our hooks (the contrib instrumentor is once-only, and an
+  early bare instrumentation would drop our hooks and exclusions);
+* ``logging`` (opentelemetry-instrumentation-logging, our dependency for its handler class): it would attach a
+  second OTel handler to the root logger, so every record would be exported twice, the copy without our template
+  rewriting and scrubbing (a raw ``WSGIRequest`` repr with its query string), and its handler rejects Django's
+  non-primitive ``extra`` values ("Invalid type WSGIRequest") and logs about it from inside logging ("detected
+  recursive logging"). ``setup()`` installs our bridge handler and trace-id JSON stdout instead.
 With ``OTEL_SDK_DISABLED=true`` the distro loads no instrumentor at all and ``setup()`` is a no-op.
 """
 
@@ -22,7 +29,7 @@ from opentelemetry.sdk._configuration import _BaseConfigurator
 from otel_clinic.config import sdk_disabled
 
 _logger = logging.getLogger("otel_clinic.distro")
-_OURS = {"django"}
+_OURS = {"django", "logging"}  # instrumented (or replaced) by setup() itself
 
 
 class ClinicDistro(BaseDistro):

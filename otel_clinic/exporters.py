@@ -16,6 +16,7 @@ import logging
 import os
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import IO, Any, Callable, Sequence
 
@@ -104,6 +105,9 @@ class _LazyBatchExporter:
     ) -> None:
         self._lazy = _Lazy(factory, name)
         self._drops = drops
+        # Set by ClinicTelemetry.shutdown(): the retry-buffer flush at shutdown ends by then (monotonic seconds),
+        # whatever timeout the SDK's batch processor passes (it passes none through our scrubbing wrapper).
+        self.shutdown_deadline: float | None = None
         self.retry = RetryBuffer(
             self._send, self._count_drop, max_items=retry_buffer_size, max_age_s=retry_max_age_s, name=name
         )
@@ -128,6 +132,8 @@ class _LazyBatchExporter:
         return (inner is None or inner.force_flush(timeout_millis) is not False) and ok
 
     def shutdown(self, timeout_millis: float = SHUTDOWN_TIMEOUT_MS, **kwargs: Any) -> None:
+        if self.shutdown_deadline is not None:
+            timeout_millis = min(timeout_millis, max(0.0, (self.shutdown_deadline - time.monotonic()) * 1000))
         self.retry.shutdown(timeout_millis)
         self._lazy.shutdown()
 
@@ -152,6 +158,9 @@ class LazyMetricExporter(MetricExporter):
         super().__init__()
         self._lazy = _Lazy(factory, name)
         self._drops = drops
+        # Set by ClinicTelemetry.shutdown(): the retry-buffer flush at shutdown ends by then (monotonic seconds),
+        # whatever timeout the SDK's batch processor passes (it passes none through our scrubbing wrapper).
+        self.shutdown_deadline: float | None = None
 
     def export(self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs) -> MetricExportResult:
         try:

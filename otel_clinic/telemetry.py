@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
-from typing import Any, Sequence
+import signal
+import sys
+import threading
+import time
+from typing import Any, Callable, Sequence
 
 from opentelemetry import metrics, trace
 from opentelemetry._logs import set_logger_provider
@@ -31,6 +36,8 @@ class ClinicTelemetry:
         self.scrub_policy = scrub_policy
         self._logging = logging_setup
         self._shut_down = False
+        # Contrib instrumentors this handle instrumented (and so uninstruments at shutdown).
+        self.instrumented: list = []
 
     @property
     def tracer_provider(self):
@@ -68,26 +75,25 @@ class ClinicTelemetry:
                 "that started it; with several workers export OTLP to the Collector instead"
             )
 
-    def shutdown(self) -> None:
+    def shutdown(self, timeout_millis: float | None = None) -> bool:
+        """Flush and stop every signal within ``timeout_millis`` (default ``OTEL_CLINIC_SHUTDOWN_TIMEOUT``), undo
+        every patch ``setup()`` made, and return True when everything was delivered in time.
+
+        Also what the exit flush runs (interpreter exit, SIGTERM, gunicorn/uWSGI worker exit). Safe to call twice.
+        """
         with _state.lock:
             if self._shut_down:
-                return
+                return True
             self._shut_down = True
             if _state.handle is self:
                 _state.handle = None
-        self._logging.uninstall()
-        if self.config.instrument_django:
-            try:
-                from otel_clinic.integrations.django.instrumentation import uninstrument_django
-
-                uninstrument_django()
-            except Exception:
-                _logger.debug("Django uninstrumentation failed", exc_info=True)
-        for provider in (self.tracer_provider, self.logger_provider, self.meter_provider):
-            try:
-                provider.shutdown()
-            except Exception:
-                _logger.debug("provider shutdown failed", exc_info=True)
+        budget_ms = self.config.shutdown_timeout_s * 1000 if timeout_millis is None else float(timeout_millis)
+        try:
+            self._logging.uninstall()
+        except Exception:
+            _logger.debug("logging uninstall failed", exc_info=True)
+        _uninstrument(self)
+        ok = _bounded(lambda: self._shutdown_providers(budget_ms), budget_ms)
         if self.providers.prometheus_server is not None:
             try:
                 server, _thread = self.providers.prometheus_server
@@ -96,6 +102,79 @@ class ClinicTelemetry:
             except Exception:
                 _logger.debug("Prometheus server shutdown failed", exc_info=True)
         set_instruments(None)
+        return ok
+
+    def _shutdown_providers(self, budget_ms: float) -> bool:
+        """Traces and logs first (their batch queues and retry buffers), metrics last (so the drop counts of the
+        other signals are in the final collection), each with what is left of the budget."""
+        deadline = time.monotonic() + budget_ms / 1000
+        remaining = lambda: max(0.0, (deadline - time.monotonic()) * 1000)  # noqa: E731
+        ok = True
+        for exporter in self.providers.retrying_exporters:
+            exporter.shutdown_deadline = deadline  # the retry buffer flush at exporter shutdown stays in the bound
+        for provider in (self.tracer_provider, self.logger_provider):
+            try:
+                provider.shutdown()
+            except Exception:
+                ok = False
+                _logger.debug("provider shutdown failed", exc_info=True)
+        for exporter in self.providers.retrying_exporters:
+            try:
+                exporter.shutdown(timeout_millis=remaining())  # no-op when the provider already shut it down
+                ok = exporter.retry.pending_items == 0 and ok
+            except Exception:
+                ok = False
+        try:
+            ok = self.meter_provider.shutdown(timeout_millis=max(1.0, remaining())) is not False and ok
+        except Exception:
+            ok = False
+            _logger.debug("meter provider shutdown failed", exc_info=True)
+        return ok
+
+
+def _bounded(work: Callable[[], bool], budget_ms: float) -> bool:
+    """Run ``work`` in a helper thread and wait at most ``budget_ms`` (plus a small grace) for it: an exporter
+    stuck on a dead endpoint must not hold a worker past its graceful-stop window (gunicorn kills it at
+    graceful_timeout, Kubernetes at terminationGracePeriodSeconds)."""
+    result: list[bool] = []
+
+    def run() -> None:
+        try:
+            result.append(bool(work()))
+        except Exception:
+            _logger.debug("otel_clinic shutdown failed", exc_info=True)
+            result.append(False)
+
+    try:
+        thread = threading.Thread(target=run, name="otel_clinic-shutdown", daemon=True)
+        thread.start()
+    except RuntimeError:  # interpreter finalising: no new threads; do it inline
+        run()
+        return result[0]
+    thread.join(budget_ms / 1000 + 0.5)
+    if thread.is_alive():
+        _logger.warning("otel_clinic: telemetry shutdown did not finish within %.1f s; the rest is dropped",
+                        budget_ms / 1000)
+        return False
+    return result[0]
+
+
+def _uninstrument(handle: "ClinicTelemetry") -> None:
+    """Undo every patch setup() made: Django (hooks, middleware, deferred patch) and the contrib instrumentors."""
+    if handle.config.instrument_django:
+        try:
+            from otel_clinic.integrations.django.instrumentation import uninstrument_django
+
+            uninstrument_django()
+        except Exception:
+            _logger.debug("Django uninstrumentation failed", exc_info=True)
+    for instrumentor in handle.instrumented:
+        try:
+            if instrumentor.is_instrumented_by_opentelemetry:
+                instrumentor.uninstrument()
+        except Exception:
+            _logger.debug("uninstrument %s failed", type(instrumentor).__name__, exc_info=True)
+    handle.instrumented.clear()
 
 
 class DisabledTelemetry:
@@ -133,10 +212,11 @@ class DisabledTelemetry:
     def after_fork_in_child(self) -> None:
         pass
 
-    def shutdown(self) -> None:
+    def shutdown(self, timeout_millis: float | None = None) -> bool:
         with _state.lock:
             if _state.handle is self:
                 _state.handle = None
+        return True
 
 
 def _scrub_policy(config: ClinicConfig, policy: Any) -> Any:
@@ -224,7 +304,8 @@ def setup(
 
     if config.instrument_django:
         _instrument_django(config, providers.tracer_provider)
-    _instrument_libraries(config, providers)
+    handle.instrumented.extend(_instrument_libraries(config, providers))
+    _install_exit_flush()
     if config.sentry_dsn:
         try:
             from otel_clinic.integrations.sentry import init_sentry
@@ -260,8 +341,11 @@ def _instrument_django(config: ClinicConfig, tracer_provider) -> None:
     instrument_django(config, tracer_provider)
 
 
-def _instrument_libraries(config: ClinicConfig, providers: Providers) -> None:
-    """Optional contrib instrumentations, only when both the library and its instrumentation are installed."""
+def _instrument_libraries(config: ClinicConfig, providers: Providers) -> list:
+    """Optional contrib instrumentations, only when both the library and its instrumentation are installed.
+
+    Returns the instrumentors this call instrumented (``shutdown()`` uninstruments exactly those)."""
+    done: list = []
     targets = {
         "psycopg": ("opentelemetry.instrumentation.psycopg", "PsycopgInstrumentor", "psycopg"),
         "redis": ("opentelemetry.instrumentation.redis", "RedisInstrumentor", "redis"),
@@ -280,8 +364,10 @@ def _instrument_libraries(config: ClinicConfig, providers: Providers) -> None:
             instrumentor = getattr(importlib.import_module(module_name), class_name)()
             if not instrumentor.is_instrumented_by_opentelemetry:
                 instrumentor.instrument(tracer_provider=providers.tracer_provider, meter_provider=providers.meter_provider)
+                done.append(instrumentor)
         except Exception:
             _logger.warning("otel_clinic: could not instrument %s", name, exc_info=True)
+    return done
 
 
 def _after_fork_in_child() -> None:
@@ -303,3 +389,67 @@ def post_fork(server: Any = None, worker: Any = None) -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+# --- exit flush ---------------------------------------------------------------------------------------------
+#
+# Providers are built with shutdown_on_exit=False (the SDK's own atexit hooks are unbounded, 30 s per signal,
+# and run in every forked child); instead one bounded flush runs at:
+#   * interpreter exit (atexit): scripts, management commands, runserver (Ctrl-C, autoreload restarts), gunicorn
+#     workers (a gracefully stopped worker leaves through sys.exit) and uWSGI workers (uwsgi.atexit);
+#   * SIGTERM when nobody handles it (the default action kills without atexit): we turn it into SystemExit(143)
+#     so the atexit flush runs. gunicorn, uWSGI and Celery install their own handlers and keep them.
+# Fork safety: the SDK empties the batch queues in a forked child and our retry buffers reset there, so a child
+# exports only what it produced itself; a child that leaves through os._exit (multiprocessing) flushes nothing.
+
+_exit_installed = False
+
+
+def _exit_flush() -> None:
+    handle = _state.handle
+    if handle is None or getattr(handle, "disabled", False):
+        return
+    try:
+        handle.shutdown()
+    except Exception:
+        pass
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    # Leave through the normal exit path (finally blocks, atexit: the bounded flush) with the usual status.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM kills at once
+    sys.exit(128 + signal.SIGTERM)
+
+
+def _install_exit_flush() -> None:
+    global _exit_installed
+    with _state.lock:
+        if _exit_installed:
+            return
+        _exit_installed = True
+    atexit.register(_exit_flush)
+    uwsgi = sys.modules.get("uwsgi")
+    if uwsgi is not None:
+        previous = getattr(uwsgi, "atexit", None)
+
+        def _uwsgi_atexit() -> None:
+            _exit_flush()
+            if callable(previous):
+                previous()
+
+        uwsgi.atexit = _uwsgi_atexit
+        return  # uWSGI owns its signals
+    try:
+        if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+            signal.signal(signal.SIGTERM, _on_sigterm)
+    except (ValueError, OSError, AttributeError):  # not the main thread / no SIGTERM on this platform
+        pass
+
+
+def worker_exit(server: Any = None, worker: Any = None) -> None:
+    """gunicorn ``worker_exit`` hook (``worker_exit = otel_clinic.worker_exit``): flush before the worker exits.
+
+    The atexit flush does the same for a worker that leaves through ``sys.exit`` (every graceful stop); this
+    hook also covers custom worker classes that do not.
+    """
+    _exit_flush()

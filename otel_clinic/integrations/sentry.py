@@ -1,6 +1,10 @@
 """sentry-sdk initialisation: same release/environment as the OTel resource, PHI-safe, linked to OTel traces.
 
-- ``send_default_pii=False`` and ``include_local_variables=False`` are enforced, whatever the caller passes.
+- No default PII (``send_default_pii``/``data_collection`` left at the SDK's no-PII default, or
+  ``send_default_pii=False`` on SDKs without ``data_collection``) and ``include_local_variables=False`` are
+  enforced, whatever the caller passes.
+- The caller's ``before_send``/``before_send_transaction``/``before_breadcrumb`` (in ``sentry_options``) are
+  chained after ours: ours tags and scrubs, then theirs runs on the scrubbed event.
 - Events carry the current OpenTelemetry trace id (sentry-sdk's ``OTLPIntegration`` registers OTel as the
   external propagation context, so ``contexts.trace.trace_id`` is the OTel trace id) and the tags
   ``error.category``, ``clinic.severity`` and ``otel.trace_id``.
@@ -51,17 +55,42 @@ def tag_event(event: dict, hint: dict) -> dict:
     return event
 
 
-def _chain(first: Callable, second: Callable | None) -> Callable:
+def _chain(first: Callable | None, second: Callable | None, *, name: str) -> Callable | None:
+    """One sentry-sdk hook out of ours (``first``: tags and scrubs) and the caller's (``second``), in that order.
+
+    Ours runs first so the caller's hook never sees unscrubbed PHI; ours failing never stops the event reaching
+    the caller's hook (and a failing hook of ours is logged, not raised); the caller's hook may drop the event
+    (return None) or raise exactly as it would without us.
+    """
+    if first is None:
+        return second
+
     def hook(event, hint):
         try:
-            event = first(event, hint)
+            result = first(event, hint)
+        except Exception:
+            _logger.debug("otel_clinic %s hook failed", name, exc_info=True)
+            result = event
+        if result is None or second is None:
+            return result
+        return second(result, hint)
+
+    hook.__name__ = f"otel_clinic_{name}"
+    return hook
+
+
+def _tag_then_scrub(scrub: Callable | None) -> Callable:
+    if scrub is None:
+        return tag_event
+
+    def before_send(event, hint):
+        try:
+            event = tag_event(event, hint)
         except Exception:
             _logger.debug("event tagging failed", exc_info=True)
-        if event is None or second is None:
-            return event
-        return second(event, hint)
+        return scrub(event, hint)
 
-    return hook
+    return before_send
 
 
 def init_sentry(config: ClinicConfig, scrub_policy: Any = None, **sentry_options: Any) -> None:
@@ -85,6 +114,7 @@ def init_sentry(config: ClinicConfig, scrub_policy: Any = None, **sentry_options
         # Sentry events never pass the Collector: scrub them here even when in-process span/log scrubbing is off.
         policy = scrub_policy if scrub_policy is not None else ScrubPolicy.from_env(os.environ)
         hooks = dict(sentry_hooks(policy))
+    user_hooks = {name: sentry_options.pop(name, None) for name in _HOOKS}
     options: dict[str, Any] = {
         "integrations": integrations,
         "traces_sample_rate": config.sentry_traces_sample_rate or None,
@@ -92,13 +122,38 @@ def init_sentry(config: ClinicConfig, scrub_policy: Any = None, **sentry_options
         "dsn": config.sentry_dsn,
         "release": config.release,
         "environment": config.environment,
-        "send_default_pii": False,
         "include_local_variables": False,
         "max_request_body_size": "never",
-        "before_send": _chain(tag_event, hooks.get("before_send")),
     }
-    if "before_send_transaction" in hooks:
-        options["before_send_transaction"] = hooks["before_send_transaction"]
-    if "before_breadcrumb" in hooks:
-        options["before_breadcrumb"] = hooks["before_breadcrumb"]
+    options.update(_no_default_pii())
+    ours = {
+        "before_send": _tag_then_scrub(hooks.get("before_send")),
+        "before_send_transaction": hooks.get("before_send_transaction"),
+        "before_breadcrumb": hooks.get("before_breadcrumb"),
+    }
+    for name in _HOOKS:
+        chained = _chain(ours[name], user_hooks[name], name=name)
+        if chained is not None:
+            options[name] = chained
     sentry_sdk.init(**options)
+
+
+# sentry-sdk hooks a caller may pass in sentry_options; each is chained after ours, never replaced by it.
+_HOOKS = ("before_send", "before_send_transaction", "before_breadcrumb")
+
+
+def _no_default_pii() -> dict[str, Any]:
+    """Request data without personal information, in the form this sentry-sdk understands.
+
+    sentry-sdk >= 2.7x deprecates ``send_default_pii`` in favour of ``data_collection``; passing the old option
+    prints a DeprecationWarning at every init. Use the new option when the SDK has it.
+    """
+    try:
+        from sentry_sdk.consts import DEFAULT_OPTIONS  # type: ignore[attr-defined]
+    except Exception:  # pragma: no cover - very old SDK
+        DEFAULT_OPTIONS = {}
+    if "data_collection" in DEFAULT_OPTIONS:
+        # Neither option set = the SDK's no-PII default (and its EventScrubber); a caller's data_collection or
+        # send_default_pii=True is overridden like before.
+        return {"data_collection": None, "send_default_pii": None}
+    return {"send_default_pii": False}
