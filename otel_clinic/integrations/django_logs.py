@@ -102,7 +102,7 @@ def _route_for_path(raw: str) -> str:
             match = resolve(path)
         except Resolver404:
             return PATH
-        return "/" + match.route.lstrip("/") if match.route else PATH
+        return _slashed(_template(match))
     except Exception:
         return PATH
 
@@ -123,8 +123,17 @@ def _raw_paths(request: Any) -> set[str]:
 
 
 def _route(request: Any) -> str:
-    route = getattr(getattr(request, "resolver_match", None), "route", None)
-    return "/" + route.lstrip("/") if route else PATH
+    return _slashed(_template(getattr(request, "resolver_match", None)))
+
+
+def _template(match: Any) -> str | None:
+    from otel_clinic.integrations.django.routes import route_template
+
+    return route_template(match)
+
+
+def _slashed(template: str | None) -> str:
+    return "/" + template.lstrip("/") if template else PATH
 
 
 def _scrubbed(arg: Any, policy: Any) -> Any:

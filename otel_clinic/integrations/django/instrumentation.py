@@ -22,6 +22,7 @@ from opentelemetry.trace import Span
 
 from otel_clinic.config import ClinicConfig
 from otel_clinic.instruments import get_instruments
+from otel_clinic.integrations.django.routes import route_template
 from otel_clinic.signals.errors import categorize_error, error_type
 from otel_clinic.signals.severity import classify_severity, thresholds_for_route
 
@@ -91,8 +92,9 @@ class DjangoHooks:
     def _finish(self, span: Span, request: Any, response: Any, state: RequestState) -> None:
         duration_s = time.perf_counter() - state.started
         status = int(getattr(response, "status_code", 0) or 0)
-        match = getattr(request, "resolver_match", None)
-        route = getattr(match, "route", None) or None
+        # Django's route (``path()`` kept as written, regex/DRF routes as readable templates, ``''`` as ``/``);
+        # None only when nothing matched.
+        route = route_template(getattr(request, "resolver_match", None))
         exception = getattr(request, _EXCEPTION_ATTR, None)
 
         thresholds = (
@@ -203,7 +205,81 @@ def _without_raw_request_data(collect, config: ClinicConfig | None = None):
     return collect_request_attributes
 
 
+def _finish_escaped(middleware: Any, request: Any, exc: BaseException) -> None:
+    """An exception left Django entirely (e.g. the 500 handler itself failed): the contrib middleware never
+    reaches ``process_response``, so its span would stay open and its context attached to this thread (every
+    later request would become its child). End it here as the 500 the WSGI server answers with: status and
+    error on the span, our response hook (duration with status 500, severity, category, active requests),
+    then the span's activation exits with the exception and the extracted-context token is detached."""
+    meta = getattr(request, "META", None)
+    if not isinstance(meta, dict):
+        return
+    from otel_clinic.integrations.django import _middleware_keys as keys
+
+    activation = meta.pop(keys.ACTIVATION, None)
+    span = meta.pop(keys.SPAN, None)
+    meta.pop(keys.EXCEPTION, None)
+    active_attrs = meta.pop(keys.ACTIVE_ATTRS, None)
+    duration_attrs = meta.pop(keys.DURATION_ATTRS, None)
+    meta.pop(keys.TIMER, None)
+    token = meta.pop(keys.TOKEN, None)
+    try:
+        if activation is not None and span is not None:
+            if getattr(request, _EXCEPTION_ATTR, None) is None:
+                try:
+                    setattr(request, _EXCEPTION_ATTR, exc)
+                except Exception:
+                    pass
+            from django.http import HttpResponseServerError
+
+            response = HttpResponseServerError()
+            try:
+                from opentelemetry.instrumentation.django.middleware.otel_middleware import add_response_attributes
+
+                add_response_attributes(
+                    span, "500 Internal Server Error", [], duration_attrs=duration_attrs if duration_attrs is not None else {},
+                    sem_conv_opt_in_mode=getattr(middleware, "_sem_conv_opt_in_mode", None),
+                )
+            except Exception:
+                span.set_attribute("http.response.status_code", 500)
+            hook = _instrumented_with.response_hook if _instrumented_with is not None else None
+            if hook is not None:
+                hook(span, request, response)
+        if active_attrs is not None:
+            counter = getattr(middleware, "_active_request_counter", None)
+            if counter is not None:
+                counter.add(-1, active_attrs)
+    except Exception:  # telemetry must never fail a request (nor hide the original exception)
+        _logger.debug("escaped-exception cleanup failed", exc_info=True)
+    finally:
+        if activation is not None:
+            try:
+                activation.__exit__(type(exc), exc, exc.__traceback__)
+            except Exception:
+                _logger.debug("could not end the escaped request's span", exc_info=True)
+        if token is not None:
+            try:
+                from opentelemetry.context import detach
+
+                detach(token)
+            except Exception:
+                pass
+
+
+def _call_surviving_escapes(original):
+    def __call__(self, request):
+        try:
+            return original(self, request)
+        except BaseException as exc:
+            _finish_escaped(self, request, exc)
+            raise
+
+    __call__.__wrapped__ = original  # type: ignore[attr-defined]
+    return __call__
+
+
 _COLLECTORS = ("wsgi_collect_request_attributes", "asgi_collect_request_attributes")
+_original_call = None
 _original_span_name = None
 _original_collectors: dict[str, Any] = {}
 _instrumented_with: DjangoHooks | None = None
@@ -246,6 +322,10 @@ def instrument_django(config: ClinicConfig, tracer_provider) -> None:
     if _original_span_name is None:
         _original_span_name = _DjangoMiddleware.__dict__.get("_get_span_name")
         _DjangoMiddleware._get_span_name = staticmethod(_method_only_span_name)
+    global _original_call
+    if _original_call is None and "__call__" in _DjangoMiddleware.__dict__:
+        _original_call = _DjangoMiddleware.__dict__["__call__"]
+        _DjangoMiddleware.__call__ = _call_surviving_escapes(_original_call)
     from opentelemetry.instrumentation.django.middleware import otel_middleware
 
     for name in _COLLECTORS:
@@ -278,6 +358,12 @@ def uninstrument_django() -> None:
 
         _DjangoMiddleware._get_span_name = _original_span_name
         _original_span_name = None
+    global _original_call
+    if _original_call is not None:
+        from opentelemetry.instrumentation.django.middleware.otel_middleware import _DjangoMiddleware
+
+        _DjangoMiddleware.__call__ = _original_call
+        _original_call = None
     from opentelemetry.instrumentation.django.middleware import otel_middleware
 
     for name, collect in _original_collectors.items():
