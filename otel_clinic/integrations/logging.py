@@ -67,6 +67,8 @@ class ClinicJsonFormatter(JsonFormatter):
         }
         data.update(self._static)
         ctx = trace.get_current_span().get_span_context()
+        if not ctx.is_valid:
+            ctx = _request_span_context(record) or ctx
         if ctx.is_valid:
             data["trace_id"] = format(ctx.trace_id, "032x")
             data["span_id"] = format(ctx.span_id, "016x")
@@ -111,6 +113,16 @@ def _iso(created: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{int((created - seconds) * 1e6):06d}+00:00"
 
 
+# The server span's context, stored on the request by the Django request hook: Django logs 4xx/5xx responses
+# (``django.request``) after the outermost middleware returned, when the span has ended and is no longer current.
+REQUEST_SPAN_CONTEXT_ATTR = "_otel_clinic_span_context"
+
+
+def _request_span_context(record: logging.LogRecord) -> Any:
+    ctx = getattr(getattr(record, "request", None), REQUEST_SPAN_CONTEXT_ATTR, None)
+    return ctx if ctx is not None and getattr(ctx, "is_valid", False) else None
+
+
 def _make_bridge(level: int, logger_provider: Any, with_args: bool = True) -> logging.Handler:
     """opentelemetry-instrumentation-logging's handler with our body (the template) and attributes (the
     arguments as ``clinic.log.args``; no non-primitive ``extra`` values: Django attaches the whole request
@@ -122,7 +134,19 @@ def _make_bridge(level: int, logger_provider: Any, with_args: bool = True) -> lo
             # A logging call must never raise into the app (stdlib handlers report through handleError; we
             # drop the record instead, as its text may be what failed to format).
             try:
-                super().emit(record)
+                ctx = None
+                if not trace.get_current_span().get_span_context().is_valid:
+                    ctx = _request_span_context(record)
+                if ctx is None:
+                    super().emit(record)
+                    return
+                from opentelemetry import context as otel_context
+
+                token = otel_context.attach(trace.set_span_in_context(trace.NonRecordingSpan(ctx)))
+                try:
+                    super().emit(record)
+                finally:
+                    otel_context.detach(token)
             except Exception:
                 pass
 

@@ -58,11 +58,15 @@ class DjangoHooks:
 
     def request_hook(self, span: Span, request: Any) -> None:
         try:
-            self._start(request)
+            self._start(request, span)
         except Exception:  # telemetry must never fail a request
             _logger.debug("request hook failed", exc_info=True)
 
-    def _start(self, request: Any) -> None:
+    def _start(self, request: Any, span: Span | None = None) -> None:
+        if span is not None:
+            from otel_clinic.integrations.logging import REQUEST_SPAN_CONTEXT_ATTR
+
+            setattr(request, REQUEST_SPAN_CONTEXT_ATTR, span.get_span_context())
         method = request.method if request.method in _KNOWN_METHODS else "_OTHER"
         state = RequestState(started=time.perf_counter(), method=method)
         setattr(request, _STATE_ATTR, state)
@@ -266,13 +270,45 @@ def _finish_escaped(middleware: Any, request: Any, exc: BaseException) -> None:
                 pass
 
 
+def _shim_disallowed_host(request: Any) -> bool:
+    """A request whose Host header Django rejects (400 ``DisallowedHost``) would get no span at all: the contrib
+    middleware builds the absolute URL for its exclusion check first, which raises. For such a request only, the
+    exclusion check gets a placeholder host (the header is never recorded); Django still answers 400."""
+    try:
+        from django.core.exceptions import DisallowedHost
+
+        try:
+            request.get_host()
+            return False
+        except DisallowedHost:
+            pass
+        original = request.build_absolute_uri
+
+        def build_absolute_uri(location: Any = None) -> str:
+            if location == "?":
+                return "http://disallowed-host" + (getattr(request, "path", "/") or "/")
+            return original(location)
+
+        request.build_absolute_uri = build_absolute_uri
+        return True
+    except Exception:
+        return False
+
+
 def _call_surviving_escapes(original):
     def __call__(self, request):
+        shimmed = _shim_disallowed_host(request)
         try:
             return original(self, request)
         except BaseException as exc:
             _finish_escaped(self, request, exc)
             raise
+        finally:
+            if shimmed:
+                try:
+                    del request.build_absolute_uri
+                except Exception:
+                    pass
 
     __call__.__wrapped__ = original  # type: ignore[attr-defined]
     return __call__
