@@ -389,6 +389,10 @@ def load_config(overrides: Mapping[str, Any] | None = None, environ: Mapping[str
     if values.get("prometheus_port") and "prometheus_enabled" not in values:
         # A port alone turns the endpoint on; an explicit OTEL_CLINIC_PROMETHEUS=false (or keyword) wins.
         values["prometheus_enabled"] = True
+    if env.get("OTEL_CLINIC_METRICS_ALLOWED_NETWORKS"):  # read per scrape by the /metrics access check
+        from otel_clinic.health.access import METRICS_NETWORKS_ENV, parse_networks
+
+        parse_networks(METRICS_NETWORKS_ENV, env[METRICS_NETWORKS_ENV])
     resource_attrs = parse_resource_attributes(env.get("OTEL_RESOURCE_ATTRIBUTES"))
     for attr, key in _RESOURCE_KEYS.items():
         if key not in values and resource_attrs.get(attr, "").strip():

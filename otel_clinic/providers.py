@@ -136,6 +136,27 @@ def _signal_exporters(config: ClinicConfig, signal: str, kinds, lazy_cls, wrap, 
     return configured + [wrap(e) for e in extras]
 
 
+def _no_metrics_port_here(argv: Sequence[str] | None = None, environ=None) -> str | None:
+    """Why this process must not bind ``OTEL_CLINIC_PROMETHEUS_PORT`` (None: it should).
+
+    * Django's autoreloader parent (``runserver`` without ``--noreload``, before ``RUN_MAIN`` is set) only
+      watches files; the child it starts serves the requests, so the child must own the port.
+    * A Celery worker (``celery ... worker``) shares the web process's environment but not its requests: it
+      would take (or fail to take) the web process's port.
+    """
+    import sys
+
+    argv = list(sys.argv if argv is None else argv)
+    env = os.environ if environ is None else environ
+    args = [a for a in argv[1:] if not a.startswith("-")]
+    if args[:1] == ["runserver"] and "--noreload" not in argv and env.get("RUN_MAIN") != "true":
+        return "the runserver autoreloader parent; its serving child binds the port"
+    program = os.path.basename(argv[0]) if argv else ""
+    if ("celery" in program or "celery" in (argv[0] if argv else "") or "celery" in argv[:3]) and "worker" in args:
+        return "a Celery worker; only the web process serves /metrics"
+    return None
+
+
 def build_providers(
     config: ClinicConfig,
     *,
@@ -159,7 +180,11 @@ def build_providers(
         from opentelemetry.exporter.prometheus import PrometheusMetricReader
 
         readers.append(PrometheusMetricReader())
-        if config.prometheus_port:
+        skip = _no_metrics_port_here()
+        if config.prometheus_port and skip:
+            _logger.info("otel_clinic: OTEL_CLINIC_PROMETHEUS_PORT=%s not bound in this process (%s)",
+                         config.prometheus_port, skip)
+        elif config.prometheus_port:
             from prometheus_client import start_http_server
 
             try:

@@ -45,7 +45,8 @@ class HealthSettings:
     cache_interval: float = 10.0
     critical: tuple[str, ...] | None = None  # None: DEFAULT_CRITICAL plus each custom check's own flag
     token: str | None = None
-    allow_loopback: bool = True
+    # Loopback trust is opt-in, and never applies to proxied requests (otel_clinic.health.access).
+    allow_loopback: bool = False
 
     @classmethod
     def load(cls, options: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> "HealthSettings":

@@ -40,7 +40,8 @@ def build_registry(settings: HealthSettings, django_settings: Any | None = None)
             return configured
         if name in enabled and not configured:
             need = {"database": "Django DATABASES", "cache": "Django CACHES", "redis": "redis_url",
-                    "broker": "broker_url or CELERY_BROKER_URL", "tls_certificate": "tls_hosts"}[name]
+                    "broker": "broker_url or CELERY_BROKER_URL", "tls_certificate": "tls_hosts",
+                    "memory": "psutil, pip install psutil"}[name]
             raise ConfigError(f"{SETTING}['checks']", name, f"checks whose configuration is present ({need} missing)")
         return name in enabled
 
@@ -62,7 +63,9 @@ def build_registry(settings: HealthSettings, django_settings: Any | None = None)
     if wanted("disk", True):
         registry.register(DiskCheck(settings.disk_paths, warning=settings.disk_warning,
                                     critical_pct=settings.disk_critical, timeout=t))
-    if wanted("memory", True):
+    # psutil is a dependency; an install without it skips the memory check instead of reporting "degraded"
+    # out of the box (naming it in `checks` without psutil is a ConfigError).
+    if wanted("memory", _psutil_available()):
         registry.register(MemoryCheck(warning=settings.memory_warning, critical_pct=settings.memory_critical,
                                       timeout=t))
     if wanted("tls_certificate", bool(settings.tls_hosts)):
@@ -160,3 +163,11 @@ def _connect_setting_changed() -> None:
 
     setting_changed.connect(_on_change, weak=False, dispatch_uid="otel_clinic.health.reset")
     _signal_connected = True
+
+
+def _psutil_available() -> bool:
+    try:
+        import psutil  # noqa: F401
+    except ImportError:
+        return False
+    return True

@@ -1,21 +1,22 @@
 """Django views: /health/live (process only), /health/ready (critical checks), /health/ (full JSON).
 
 Details (check names, messages, version) go only to an authorised caller: a matching token in
-`Authorization: Bearer <token>` or `X-Health-Token`, or (if allow_loopback) a loopback client address.
+`Authorization: Bearer <token>` or `X-Health-Token`, or (only if allow_loopback, default off) a loopback client
+address on a request that did not pass through a proxy (no Forwarded / X-Forwarded-For / X-Real-IP header; see
+otel_clinic.health.access).
 Everyone else gets `{status, timestamp}`. These views create no spans; the foundation excludes /health/ paths
 from request instrumentation.
 """
 
 from __future__ import annotations
 
-import hmac
-import ipaddress
 import logging
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_safe
 
+from otel_clinic.health import access
 from otel_clinic.health.config import HealthSettings
 from otel_clinic.health.report import full_body, minimal_body
 from otel_clinic.health.result import HealthReport, Status, worst
@@ -27,23 +28,10 @@ _LIVE_BODY = b'{"status": "ok"}'
 _NO_STORE = "no-store"
 
 
-def _supplied_token(request: HttpRequest) -> str | None:
-    auth = request.META.get("HTTP_AUTHORIZATION", "")
-    if auth[:7].lower() == "bearer ":
-        return auth[7:].strip()
-    return request.META.get("HTTP_X_HEALTH_TOKEN")
-
-
 def is_authorised(request: HttpRequest, settings: HealthSettings) -> bool:
-    supplied = _supplied_token(request)
-    if settings.token and supplied and hmac.compare_digest(supplied.encode(), settings.token.encode()):
-        return True
-    if settings.allow_loopback:
-        try:
-            return ipaddress.ip_address(request.META.get("REMOTE_ADDR", "")).is_loopback
-        except ValueError:
-            return False
-    return False
+    return access.allowed(
+        request.META, token=settings.token, token_header="HTTP_X_HEALTH_TOKEN", allow_loopback=settings.allow_loopback,
+    )
 
 
 def _respond(body: dict[str, Any], status: Status) -> JsonResponse:

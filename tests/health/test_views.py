@@ -48,8 +48,8 @@ def test_live_is_ok_and_runs_no_checks() -> None:
 
 
 def test_ready_fails_only_on_critical_checks() -> None:
-    _setup({"db": (Status.OK, True), "disk": (Status.DOWN, False), "cache": (Status.DEGRADED, True)})
-    status, body = _get(views.ready, "/health/ready")
+    _setup({"db": (Status.OK, True), "disk": (Status.DOWN, False), "cache": (Status.DEGRADED, True)}, token="t")
+    status, body = _get(views.ready, "/health/ready", HTTP_AUTHORIZATION="Bearer t")
     assert status == 200 and body["status"] == "degraded"
     assert set(body["checks"]) == {"db", "cache"}  # readiness is about critical checks only
     reset()
@@ -58,8 +58,8 @@ def test_ready_fails_only_on_critical_checks() -> None:
 
 
 def test_full_body_shape_for_an_authorised_caller(known_release: None) -> None:
-    _setup({"database": (Status.OK, True), "memory": (Status.DEGRADED, False)})
-    status, body = _get(views.health)  # RequestFactory's REMOTE_ADDR is 127.0.0.1: loopback is authorised
+    _setup({"database": (Status.OK, True), "memory": (Status.DEGRADED, False)}, allow_loopback=True)
+    status, body = _get(views.health)  # RequestFactory's REMOTE_ADDR is 127.0.0.1: loopback trust opted in
     assert status == 200
     assert set(body) == {"status", "version", "environment", "checks", "timestamp", "uptime_s"}
     assert (body["status"], body["version"], body["environment"]) == ("degraded", "9.9.9-test", "staging")
@@ -90,6 +90,33 @@ def test_loopback_trust_can_be_switched_off() -> None:
     _setup({"database": (Status.OK, True)}, allow_loopback=False)
     _, body = _get(views.health)
     assert set(body) == {"status", "timestamp"}
+
+
+def test_default_is_token_only_even_for_loopback_clients() -> None:
+    _setup({"database": (Status.OK, True)}, token="s3cr3t-token")
+    for view, path in ((views.health, "/health/"), (views.ready, "/health/ready")):
+        _, body = _get(view, path)  # REMOTE_ADDR 127.0.0.1
+        assert set(body) == {"status", "timestamp"}, body
+        _, body = _get(view, path, REMOTE_ADDR="::1")
+        assert set(body) == {"status", "timestamp"}, body
+        _, body = _get(view, path, HTTP_AUTHORIZATION="Bearer s3cr3t-token")
+        assert "database" in body["checks"]
+
+
+@pytest.mark.parametrize("header", ["HTTP_X_FORWARDED_FOR", "HTTP_FORWARDED", "HTTP_X_REAL_IP"])
+def test_loopback_trust_never_applies_to_proxied_requests(header: str) -> None:
+    # nginx on the same host: REMOTE_ADDR is 127.0.0.1 for every internet client
+    _setup({"database": (Status.OK, True)}, allow_loopback=True, token="s3cr3t-token")
+    value = "for=203.0.113.7" if header == "HTTP_FORWARDED" else "203.0.113.7"
+    for view, path in ((views.health, "/health/"), (views.ready, "/health/ready")):
+        _, body = _get(view, path, **{header: value})
+        assert set(body) == {"status", "timestamp"}, body
+        _, spoofed = _get(view, path, **{header: "127.0.0.1"})  # a forged "I am loopback" is still proxied
+        assert set(spoofed) == {"status", "timestamp"}, spoofed
+        _, body = _get(view, path, **{header: value, "HTTP_X_HEALTH_TOKEN": "s3cr3t-token"})
+        assert "database" in body["checks"]  # the token still works through the proxy
+    _, direct = _get(views.health)
+    assert "database" in direct["checks"]  # the same client without a proxy hop is trusted (opted in)
 
 
 def test_results_are_cached_between_requests() -> None:
