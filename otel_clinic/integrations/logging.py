@@ -23,7 +23,7 @@ from pythonjsonlogger.json import JsonFormatter
 
 from otel_clinic.config import ClinicConfig
 from otel_clinic.integrations.django_logs import SourceFilters
-from otel_clinic.scrubbing.logtemplates import ARGS_ATTRIBUTE, TEMPLATE_ATTRIBUTE, record_args, record_message
+from otel_clinic.scrubbing.logtemplates import ARGS_ATTRIBUTE, TEMPLATE_ATTRIBUTE, SafeArg, record_args, record_message
 
 _SAFE_FIELDS = ("timestamp", "level", "logger", "service", "release", "environment", "trace_id", "span_id")
 # LogRecord attributes that are not user ``extra`` fields (logging's own plus what Django/OTel add).
@@ -168,19 +168,131 @@ def _make_bridge(level: int, logger_provider: Any, with_args: bool = True) -> lo
     return handler
 
 
+_logger = logging.getLogger("otel_clinic.logging")
+# The LoggingSetup of this process's telemetry (one at a time), for ClinicHandler and the re-attach hooks.
+_active: "LoggingSetup | None" = None
+_EMITTED_ATTR = "_otel_clinic_emitted"
+
+
+class ClinicHandler(logging.Handler):
+    """Our logging, as a handler an app can name in its own ``LOGGING`` dict::
+
+        LOGGING = {
+            "version": 1,
+            "handlers": {"otel": {"class": "otel_clinic.integrations.logging.ClinicHandler"}},
+            "root": {"handlers": ["console", "otel"], "level": "INFO"},
+        }
+
+    It forwards each record to the handlers ``otel_clinic.setup()`` configured (the OTel log bridge and the JSON
+    stdout handler, with their rewriting and scrubbing); before setup, or with telemetry off, it drops records.
+    Naming it on the root logger tells us where the app wants our logging, and we do not add our handlers to the
+    root logger a second time; a record reaching it twice (through two loggers) is emitted once."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        setup = _active
+        if setup is None:
+            return
+        for handler in setup.handlers:
+            try:
+                if record.levelno >= handler.level:
+                    handler.handle(record)
+            except Exception:
+                pass
+
+
+class _EmitOnce(logging.Filter):
+    """A record reaches each of our handlers once, however many routes (root, ClinicHandler) lead there."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        seen = record.__dict__.get(_EMITTED_ATTR)
+        if seen is None:
+            seen = set()
+            try:
+                setattr(record, _EMITTED_ATTR, seen)
+            except Exception:
+                return True
+        key = id(self)
+        if key in seen:
+            return False
+        seen.add(key)
+        return True
+
+
+def _enable_own_loggers(warnings_too: bool = False) -> None:
+    """``disable_existing_loggers: True`` disables our own loggers (they exist before the app's LOGGING is
+    applied): our warnings are not the app's to silence that way."""
+    for name, logger in list(logging.root.manager.loggerDict.items()):
+        ours = name == "otel_clinic" or name.startswith("otel_clinic.") or (warnings_too and name == "py.warnings")
+        if ours and isinstance(logger, logging.Logger) and logger.disabled:
+            logger.disabled = False
+
+
+def reattach() -> None:
+    """Called after Django applied ``settings.LOGGING`` (wrapped ``configure_logging``, our AppConfig.ready)."""
+    setup = _active
+    if setup is None:
+        _enable_own_loggers()
+    if setup is not None:
+        try:
+            setup.reattach()
+        except Exception:
+            _logger.debug("re-attaching otel_clinic logging failed", exc_info=True)
+
+
+def check_attached() -> None:
+    """Cheap per-request check: warn once if our handlers were removed after setup (a later ``dictConfig``,
+    ``root.handlers.clear()``...)."""
+    setup = _active
+    if setup is not None and not setup.warned_detached and setup.handlers and not setup.attached():
+        setup.warned_detached = True
+        _logger.warning(
+            "otel_clinic: its logging handlers were removed from the root logger after setup (a later "
+            "logging.config.dictConfig?): no OTel log records or JSON stdout from now on. Name "
+            "'otel_clinic.integrations.logging.ClinicHandler' in your LOGGING dict, or configure logging before "
+            "otel_clinic.setup()."
+        )
+
+
+def _wrap_configure_logging() -> Any:
+    """Wrap ``django.utils.log.configure_logging`` (``django.setup()`` imports it at call time) so our handlers
+    are re-attached right after Django applies ``settings.LOGGING``. Returns the original, or None."""
+    try:
+        import django.utils.log as django_log
+    except Exception:
+        return None
+    original = django_log.configure_logging
+    if getattr(original, "_otel_clinic_wrapped", False):
+        return None
+
+    def configure_logging(logging_config: Any, logging_settings: Any) -> Any:
+        result = original(logging_config, logging_settings)
+        reattach()
+        return result
+
+    configure_logging._otel_clinic_wrapped = True  # type: ignore[attr-defined]
+    configure_logging.__wrapped__ = original  # type: ignore[attr-defined]
+    django_log.configure_logging = configure_logging
+    return original
+
+
 class LoggingSetup:
     """Attaches our handlers to the root logger, our source filters to Django's loggers and Python warnings,
-    and removes exactly them on shutdown."""
+    and removes exactly them on shutdown. Django's ``settings.LOGGING`` (applied during ``django.setup()``,
+    usually after ``otel_clinic.setup()``) may replace the root handlers and disable existing loggers: we
+    re-attach after it (:meth:`reattach`)."""
 
     def __init__(self) -> None:
         self.handlers: list[logging.Handler] = []
         self._previous_level: int | None = None
         self._sources: SourceFilters | None = None
         self._captured_warnings = False
+        self._original_configure_logging: Any = None
+        self.warned_detached = False
 
     def install(self, config: ClinicConfig, logger_provider: Any, scrub_policy: Any = None, stream: Any = None) -> None:
         root = logging.getLogger()
         self._previous_level = root.level
+        _enable_own_loggers()
         root.setLevel(getattr(logging, config.log_level))
         # Django's loggers (raw paths, the Host header) and warnings (cache keys) are fixed where they are
         # logged, so every handler sees the rewritten record, ours and Django's console handlers alike.
@@ -206,12 +318,59 @@ class LoggingSetup:
         for handler in self.handlers:
             # ...and again on our handlers, for records propagated from loggers we did not know by name.
             handler.addFilter(self._sources.filter)
+            handler.addFilter(_EmitOnce())
             root.addHandler(handler)
         if not logging.getLogger("py.warnings").handlers and not _warnings_captured():
             logging.captureWarnings(True)
             self._captured_warnings = True
+        global _active
+        _active = self
+        self._original_configure_logging = _wrap_configure_logging()
+
+    def attached(self) -> bool:
+        """Our handlers are on the root logger, or the app routes the root logger to :class:`ClinicHandler`."""
+        root = logging.getLogger()
+        if any(isinstance(h, ClinicHandler) for h in root.handlers):
+            return True
+        return all(h in root.handlers for h in self.handlers)
+
+    def reattach(self) -> None:
+        """After the app's logging configuration: our handlers back on the root logger (unless the app named
+        :class:`ClinicHandler` there), our source filters back on Django's loggers, our own loggers enabled
+        again; a warning for the source loggers the configuration disabled."""
+        root = logging.getLogger()
+        if not any(isinstance(h, ClinicHandler) for h in root.handlers):
+            for handler in self.handlers:
+                if handler not in root.handlers:
+                    root.addHandler(handler)
+        if self._sources is not None:
+            self._sources.install()
+        _enable_own_loggers(self._captured_warnings)
+        disabled = sorted(
+            name for name in ("django", "django.request", "django.server", "django.security", "py.warnings")
+            if isinstance(logging.root.manager.loggerDict.get(name), logging.Logger) and logging.getLogger(name).disabled
+        )
+        if disabled:
+            _logger.warning(
+                "otel_clinic: settings.LOGGING disabled the loggers %s (disable_existing_loggers: True without "
+                "configuring them): their records reach no handler, ours included. Configure them in LOGGING, or "
+                "set disable_existing_loggers to False.", SafeArg(", ".join(disabled)),
+            )
+        self.warned_detached = False
 
     def uninstall(self) -> None:
+        global _active
+        if _active is self:
+            _active = None
+        if self._original_configure_logging is not None:
+            try:
+                import django.utils.log as django_log
+
+                if getattr(django_log.configure_logging, "__wrapped__", None) is self._original_configure_logging:
+                    django_log.configure_logging = self._original_configure_logging
+            except Exception:
+                pass
+            self._original_configure_logging = None
         root = logging.getLogger()
         for handler in self.handlers:
             root.removeHandler(handler)

@@ -54,4 +54,25 @@ OTEL_CLINIC_HEALTH = {
     "redis_url": os.environ.get("REDIS_URL"),
 }
 
-LOGGING = {"version": 1, "disable_existing_loggers": False}
+# A LOGGING dict like real apps carry. Django applies it during django.setup(), after otel_clinic.setup():
+# otel_clinic re-attaches its handlers afterwards anyway; naming ClinicHandler says where our logging goes (the
+# OTel log bridge and the JSON stdout lines, rewritten and scrubbed). The console handler writes templates
+# (typed placeholders, never the raw arguments) for warnings and errors on stderr.
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": True,
+    "formatters": {
+        "template": {"()": "otel_clinic.integrations.logging.TemplateFormatter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "stream": "ext://sys.stderr", "formatter": "template",
+                    "level": "WARNING"},
+        "otel": {"class": "otel_clinic.integrations.logging.ClinicHandler"},
+    },
+    "root": {"handlers": ["console", "otel"], "level": os.environ.get("CLINIC_LOG_LEVEL", "INFO")},
+    "loggers": {
+        "django": {"level": "INFO"},
+        "django.db.backends": {"level": "WARNING"},
+        "clinic": {"level": "INFO"},
+    },
+}

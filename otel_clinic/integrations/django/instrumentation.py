@@ -87,6 +87,12 @@ class DjangoHooks:
                 get_instruments().active_requests.add(-1, {"http.request.method": state.method})
             except Exception:
                 pass
+            try:
+                from otel_clinic.integrations.logging import check_attached
+
+                check_attached()
+            except Exception:
+                pass
             if token is not None:
                 try:
                     current_request.reset(token)
