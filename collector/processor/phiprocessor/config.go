@@ -1,0 +1,63 @@
+package phiprocessor
+
+import (
+	"errors"
+	"fmt"
+	"os"
+)
+
+// Config of the phi processor.
+type Config struct {
+	// PolicyFile is the policy document written by `otel-clinic collector-config --policy-document`
+	// (collector/phi-policy.json). Exactly one of PolicyFile and Policy is set.
+	PolicyFile string `mapstructure:"policy_file"`
+	// Policy is the same document inline (JSON text).
+	Policy string `mapstructure:"policy"`
+	// HMACKeyEnv names the environment variable holding the pseudonym key when the policy says
+	// "replacement": "hmac". The key itself never appears in configuration.
+	HMACKeyEnv string `mapstructure:"hmac_key_env"`
+	// DropUnlistedMetricAttributes removes data-point attribute keys that are not in the policy's
+	// metric_attribute_keys (the SDK view does this in-process); off by default because it can merge series.
+	DropUnlistedMetricAttributes bool `mapstructure:"drop_unlisted_metric_attributes"`
+
+	_ struct{}
+}
+
+func createDefaultConfig() *Config { return &Config{} }
+
+// Validate loads and compiles the policy: an unknown document version or an unknown validator, trim, rewrite or
+// boundary name fails here, so a Collector with a policy it cannot apply exactly never starts (fail closed).
+func (c *Config) Validate() error {
+	_, err := c.engine()
+	return err
+}
+
+func (c *Config) document() (*PolicyDocument, error) {
+	switch {
+	case c.PolicyFile != "" && c.Policy != "":
+		return nil, errors.New("phi: set policy_file or policy, not both")
+	case c.PolicyFile != "":
+		return LoadPolicyFile(c.PolicyFile)
+	case c.Policy != "":
+		return ParsePolicy([]byte(c.Policy))
+	}
+	return nil, errors.New("phi: policy_file (or an inline policy) is required")
+}
+
+func (c *Config) engine() (*Engine, error) {
+	doc, err := c.document()
+	if err != nil {
+		return nil, err
+	}
+	var key []byte
+	if doc.Replacement == "hmac" {
+		if c.HMACKeyEnv == "" {
+			return nil, errors.New("phi: the policy uses HMAC pseudonyms: set hmac_key_env")
+		}
+		key = []byte(os.Getenv(c.HMACKeyEnv))
+		if len(key) < 16 {
+			return nil, fmt.Errorf("phi: environment variable %s must hold an HMAC key of at least 16 bytes", c.HMACKeyEnv)
+		}
+	}
+	return NewEngine(doc, key)
+}
