@@ -9,7 +9,6 @@ import time
 from pathlib import Path
 
 from otel_clinic.config import load_config
-from otel_clinic.providers import _no_metrics_port_here
 from tests.lifecycle.support import EXAMPLE, clean_env, free_port, get, migrate, stop, wait_http
 
 
@@ -52,6 +51,8 @@ def test_explicit_prometheus_switch_wins_over_the_port() -> None:
 
 
 def test_worker_processes_do_not_bind_the_web_port() -> None:
+    from otel_clinic.providers import _no_metrics_port_here
+
     assert _no_metrics_port_here(["/venv/bin/celery", "-A", "clinic_site", "worker", "-l", "info"], {})
     assert _no_metrics_port_here(["/usr/lib/python3/site-packages/celery/__main__.py", "-A", "x", "worker"], {})
     assert _no_metrics_port_here(["manage.py", "runserver", "0:8000"], {})  # the reloader parent
