@@ -49,7 +49,7 @@ def _run(tmp_path: Path, launcher: bool) -> tuple[list[dict], str]:
 
 
 def _summary(records: list[dict]) -> list[tuple]:
-    return sorted((r["severity_text"], r["body"], (r.get("attributes") or {}).get("clinic.log.template")) for r in records)
+    return sorted((str(r["severity_text"]), str(r["body"]), (r.get("attributes") or {}).get("clinic.log.template") or "") for r in records)
 
 
 def test_launcher_exports_the_same_log_records_as_setup_and_no_noise(tmp_path: Path) -> None:
