@@ -218,11 +218,21 @@ class _EmitOnce(logging.Filter):
         return True
 
 
+# Loggers outside otel_clinic.* we route ourselves (gunicorn's, with our logger class).
+_OWN_LOGGERS: set[str] = set()
+
+
+def register_own_logger(name: str) -> None:
+    """Keep ``name`` enabled through the app's ``LOGGING`` (``disable_existing_loggers: True`` would silence it)."""
+    _OWN_LOGGERS.add(name)
+
+
 def _enable_own_loggers(warnings_too: bool = False) -> None:
     """``disable_existing_loggers: True`` disables our own loggers (they exist before the app's LOGGING is
-    applied): our warnings are not the app's to silence that way."""
+    applied): our warnings are not the app's to silence that way, nor gunicorn's logs with our logger class."""
     for name, logger in list(logging.root.manager.loggerDict.items()):
-        ours = name == "otel_clinic" or name.startswith("otel_clinic.") or (warnings_too and name == "py.warnings")
+        ours = (name == "otel_clinic" or name.startswith("otel_clinic.") or name in _OWN_LOGGERS
+                or (warnings_too and name == "py.warnings"))
         if ours and isinstance(logger, logging.Logger) and logger.disabled:
             logger.disabled = False
 
