@@ -136,8 +136,11 @@ BUILTIN_RULES: tuple[ErrorRule, ...] = (
     exception_rule("external-exceptions", EXTERNAL_SERVICE, _EXTERNAL_CLASSES),
     exception_rule("database-exceptions", DATABASE, _DATABASE_CLASSES),
     status_rule("auth-status", AUTHENTICATION, (401, 403, 407)),
-    status_rule("validation-status", VALIDATION, (400, 405, 411, 413, 414, 415, 422)),
-    status_rule("not-found-status", NOT_FOUND, (404, 410)),
+    status_rule("validation-status", VALIDATION, (400, 411, 413, 414, 415, 422)),
+    # 405 is a routing miss, not a validation error: no view logic ran and no input was judged; the route exists
+    # but serves no handler for that method (scanners, a client calling a method the API does not offer). It is
+    # grouped with 404/410 ("nothing here serves this request") so validation rates keep meaning "bad input".
+    status_rule("not-found-status", NOT_FOUND, (404, 405, 410)),
     status_rule("conflict-status", CONFLICT, (409, 412)),
     status_rule("rate-limit-status", RATE_LIMIT, (429,)),
     status_rule("timeout-status", TIMEOUT, (504, 408, 499)),

@@ -105,3 +105,11 @@ def test_django_request_404_record_carries_the_trace_id(cap):
     lines = [line for line in cap.json_lines() if "Not Found" in line["message"]]
     assert lines and lines[0]["trace_id"] == format(span.context.trace_id, "032x")
     assert "Jane" not in repr(lines) and "/no/such" not in repr(lines)
+
+
+@override_settings(ROOT_URLCONF=URLS)
+def test_method_not_allowed_is_a_routing_miss_not_validation(cap):
+    assert Client().get("/post-only/").status_code == 405
+    (span,) = _server_spans(cap.spans())
+    assert span.attributes["http.route"] == "post-only/"
+    assert span.attributes["error.category"] == "not_found"

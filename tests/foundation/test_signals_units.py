@@ -114,7 +114,7 @@ def test_error_type_is_qualified_class_or_status():
         (404, Http404("read timeout while looking up"), "not_found"),
         (409, IntegrityError("duplicate key; statement timeout not reached"), "conflict"),
         (500, RuntimeError("lab system timed out"), "timeout"),
-        (405, None, "validation"), (413, None, "validation"), (499, None, "timeout"),
+        (405, None, "not_found"), (413, None, "validation"), (499, None, "timeout"),
     ],
 )
 def test_timeout_wording_never_overrides_a_more_specific_category(status, exc, expected):
