@@ -401,9 +401,10 @@ if __name__ == "__main__":
 
 
 # Kinds that still pass the agent alone when in-process scrubbing is off: it renders the context and shape
-# detectors but has no free-text engine (bare names, MBIs, member ids, ZIP+4, MRNs, URL hosts and street names in
-# free text). The Go PHI processor of the Collector issue closes this; the audits then expect zero.
-COLLECTOR_FREE_TEXT_GAPS = frozenset({"name", "mbi", "member_id", "zip4", "mrn", "url", "address"})
+# detectors but has no free-text engine (bare names, MBIs, member/account/licence numbers and MRNs without a
+# context word, ZIP+4, URL hosts and street names in free text). The Go PHI processor of the Collector issue closes
+# this; the audits then expect zero. SSNs, phones, e-mails, IPs and dates in context must already be gone.
+COLLECTOR_FREE_TEXT_GAPS = frozenset({"name", "mbi", "member_id", "account", "licence", "zip4", "mrn", "url", "address"})
 
 
 def leaked_kinds(report: dict) -> dict[str, set[str]]:
