@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import sys
+from pathlib import Path
 from typing import Sequence
 
 # Modules that contribute sub-commands; each exposes register(subparsers).
@@ -32,12 +34,21 @@ def _doctor(args: argparse.Namespace) -> int:
         "environment": config.environment,
         "exporters": {"traces": config.traces_exporters, "metrics": config.metrics_exporters, "logs": config.logs_exporters},
         "otlp_protocol": config.otlp_protocol,
-        "prometheus_port": config.prometheus_port,
+        "otlp_endpoint": config.otlp_endpoint,
+        # where the "file" exporters write (JSON lines), absolute, and whether the default was used
+        "export_dir": {
+            "path": str(Path(config.export_dir).resolve()),
+            "setting": "OTEL_CLINIC_EXPORT_DIR" + ("" if os.environ.get("OTEL_CLINIC_EXPORT_DIR") else " (default: ./telemetry)"),
+            "used_by": [s for s, kinds in (("traces", config.traces_exporters), ("metrics", config.metrics_exporters),
+                                           ("logs", config.logs_exporters)) if "file" in kinds],
+        },
+        "prometheus": {"enabled": config.prometheus_enabled, "port": config.prometheus_port},
         "sentry": bool(config.sentry_dsn),
         "scrubbing": config.scrub_enabled,
         "severity_ms": [config.severity.slow_ms, config.severity.warning_ms, config.severity.critical_ms],
         "excluded_paths": config.excluded_paths,
         "retry_buffer": {"items": config.retry_buffer_size, "max_age_s": config.retry_max_age_s},
+        "shutdown_timeout_s": config.shutdown_timeout_s,
     }
     print(json.dumps(summary, indent=2))
     return 0

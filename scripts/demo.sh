@@ -12,6 +12,10 @@ rm -rf "$out"
 export OTEL_CLINIC_EXPORT_DIR="$out" OTEL_CLINIC_PROMETHEUS=true OTEL_METRIC_EXPORT_INTERVAL=2000 \
        OTEL_CLINIC_RELEASE="${OTEL_CLINIC_RELEASE:-demo-1.0.0}" OTEL_CLINIC_ENVIRONMENT=demo \
        OTEL_CLINIC_LOG_FORMAT=json CLINIC_SQLITE_PATH="$root/examples/clinic/db.sqlite3"
+# /health/ details and /metrics are token-only (no trust in loopback clients: a proxy on the same host is loopback too)
+health_token="${OTEL_CLINIC_HEALTH_TOKEN:-demo-health-token}"
+metrics_token="${OTEL_CLINIC_METRICS_TOKEN:-demo-metrics-token}"
+export OTEL_CLINIC_HEALTH_TOKEN="$health_token" OTEL_CLINIC_METRICS_TOKEN="$metrics_token"
 cd examples/clinic
 "$root/.venv/bin/python" manage.py migrate -v 0
 "$root/.venv/bin/python" manage.py runserver --noreload "127.0.0.1:$port" > "$out.stdout.log" 2>&1 &
@@ -26,11 +30,21 @@ echo "== traffic (300 requests, errors of every category, slow and N+1 requests,
 sleep 3   # one metric export interval
 echo
 echo "== /health/"
-curl -sS -H "Host: 127.0.0.1" "http://127.0.0.1:$port/health/" ; echo
+curl -sS -H "Host: 127.0.0.1" -H "Authorization: Bearer $health_token" "http://127.0.0.1:$port/health/" ; echo
 echo
-echo "== /metrics (request duration count by route, severity and error category)"
-curl -sS "http://127.0.0.1:$port/metrics" | grep '^http_server_request_duration_seconds_count' | head -20
+series="$(curl -sS -H "Authorization: Bearer $metrics_token" "http://127.0.0.1:$port/metrics" \
+          | grep '^http_server_request_duration_seconds_count' || true)"
+total="$(printf '%s\n' "$series" | grep -c . || true)"
+shown=20
+echo "== /metrics: request duration count by route, severity and error category ($((total < shown ? total : shown)) of $total series shown)"
+printf '%s\n' "$series" | head -n "$shown"
 echo
+if [[ "${DEMO_SERVE:-0}" != "1" ]]; then
+  # A graceful stop (SIGTERM) flushes what is still queued into the files before we read them.
+  kill -TERM "$server" 2>/dev/null || true
+  wait "$server" 2>/dev/null || true
+  trap - EXIT
+fi
 echo "== what was recorded"
 "$root/.venv/bin/python" - "$out" <<'PY'
 import collections, json, pathlib, sys
@@ -48,8 +62,12 @@ print("PHI canaries found in exported telemetry:", leaks or "none")
 PY
 echo
 echo "Look at: $out/traces.jsonl, $out/metrics.jsonl, $out/logs.jsonl (OTLP JSON per line),"
-echo "         $out.stdout.log (JSON stdout logs), http://127.0.0.1:$port/metrics, http://127.0.0.1:$port/health/"
+echo "         $out.stdout.log (JSON stdout logs)"
 if [[ "${DEMO_SERVE:-0}" == "1" ]]; then
-  echo "Serving on http://127.0.0.1:$port (Ctrl-C to stop)"
+  echo "Serving on http://127.0.0.1:$port (Ctrl-C to stop):"
+  echo "  curl -H 'Authorization: Bearer $metrics_token' http://127.0.0.1:$port/metrics"
+  echo "  curl -H 'Authorization: Bearer $health_token' http://127.0.0.1:$port/health/"
   wait $server
+else
+  echo "The app has been stopped; DEMO_SERVE=1 make demo keeps it running."
 fi

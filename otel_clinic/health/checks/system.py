@@ -51,7 +51,7 @@ class MemoryCheck(HealthCheck):
         try:
             import psutil
         except ImportError:
-            return Outcome(Status.DEGRADED, "psutil is not installed (pip install 'otel-clinic[system]')")
+            return Outcome(Status.DEGRADED, "psutil is not installed (pip install psutil)")
         system = psutil.virtual_memory()
         rss = psutil.Process(os.getpid()).memory_info().rss
         status = classify(system.percent, self.warning, self.critical_pct)
