@@ -298,6 +298,7 @@ class LoggingSetup:
         self._captured_warnings = False
         self._original_configure_logging: Any = None
         self.warned_detached = False
+        self._warned_disabled: set[str] = set()
 
     def install(self, config: ClinicConfig, logger_provider: Any, scrub_policy: Any = None, stream: Any = None) -> None:
         root = logging.getLogger()
@@ -360,7 +361,9 @@ class LoggingSetup:
             name for name in ("django", "django.request", "django.server", "django.security", "py.warnings")
             if isinstance(logging.root.manager.loggerDict.get(name), logging.Logger) and logging.getLogger(name).disabled
         )
+        disabled = [name for name in disabled if name not in self._warned_disabled]
         if disabled:
+            self._warned_disabled.update(disabled)
             _logger.warning(
                 "otel_clinic: settings.LOGGING disabled the loggers %s (disable_existing_loggers: True without "
                 "configuring them): their records reach no handler, ours included. Configure them in LOGGING, or "

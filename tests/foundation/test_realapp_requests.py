@@ -113,3 +113,18 @@ def test_method_not_allowed_is_a_routing_miss_not_validation(cap):
     (span,) = _server_spans(cap.spans())
     assert span.attributes["http.route"] == "post-only/"
     assert span.attributes["error.category"] == "not_found"
+
+
+def test_patches_are_undone_on_shutdown():
+    import django.utils.log as django_log
+    from opentelemetry.instrumentation.django.middleware.otel_middleware import _DjangoMiddleware
+
+    from otel_clinic import testing
+
+    before_call = _DjangoMiddleware.__dict__["__call__"]
+    before_configure = django_log.configure_logging
+    with testing.capture():
+        assert _DjangoMiddleware.__dict__["__call__"] is not before_call
+        assert django_log.configure_logging is not before_configure
+    assert _DjangoMiddleware.__dict__["__call__"] is before_call
+    assert django_log.configure_logging is before_configure
