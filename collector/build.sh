@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Build our Collector distribution `otelcol-clinic` from builder-config.yaml with the pinned OCB.
-#   collector/build.sh            build if missing or stale (manifest changed), else do nothing
+#   collector/build.sh            build if missing or stale (manifest or processor/ sources changed), else do nothing
 #   collector/build.sh --force    rebuild
-# Output: collector/_build/otelcol-clinic (git-ignored). Go's module cache (GOMODCACHE) and build
-# cache (GOCACHE) are reused, so a rebuild after a manifest change only compiles what changed.
+# Output: collector/_build/otelcol-clinic (git-ignored), with our PHI processor (processor/phiprocessor). Go's module
+# cache (GOMODCACHE) and build cache (GOCACHE) are reused, so a rebuild only compiles what changed.
 # TELEMETRYGEN=1 also installs telemetrygen (used by benchmarks/collector.py) next to the binary.
 set -euo pipefail
 
@@ -20,7 +20,12 @@ tools_bin="${OTEL_CLINIC_TOOLS_BIN:-${XDG_CACHE_HOME:-$HOME/.cache}/otel-clinic/
 command -v go >/dev/null || { echo "build.sh: the Go toolchain (go) is required" >&2; exit 2; }
 mkdir -p "$build_dir" "$tools_bin"
 
-want_hash="$( (cat "$manifest"; echo "ocb=$OCB_VERSION") | sha256sum | cut -d' ' -f1)"
+# The stamp covers the manifest, the builder version and the sources of our own components (processor/): a
+# change to any of them rebuilds (Go's build cache keeps the rebuild to what changed).
+own_sources() {
+  (cd "$here" && find processor -type f \( -name '*.go' -o -name go.mod -o -name go.sum \) ! -name '*_test.go' | LC_ALL=C sort | xargs -r sha256sum)
+}
+want_hash="$( (cat "$manifest"; echo "ocb=$OCB_VERSION"; own_sources) | sha256sum | cut -d' ' -f1)"
 force=0
 [[ "${1:-}" == "--force" ]] && force=1
 

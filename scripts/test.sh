@@ -4,6 +4,17 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 scripts/bootstrap.sh all
+# The Collector's PHI processor (Go): vet, unit + parity tests, and a bounded fuzz run. Go's build and module
+# caches (GOCACHE / GOMODCACHE defaults) stay warm between runs; PHI_FUZZTIME=0 skips the fuzz run locally.
+command -v go >/dev/null || { echo "test.sh: Go is required (collector/processor/phiprocessor)" >&2; exit 2; }
+(
+  cd collector/processor/phiprocessor
+  go vet ./...
+  go test -count=1 ./...
+  if [[ "${PHI_FUZZTIME:-20s}" != "0" ]]; then
+    go test -run '^$' -fuzz '^FuzzScrubText$' -fuzztime "${PHI_FUZZTIME:-20s}" . >/dev/null
+  fi
+)
 set +e
 .venv/bin/python -m pytest -q "$@"
 rc=$?
