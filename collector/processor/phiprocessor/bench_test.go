@@ -130,14 +130,14 @@ func BenchmarkLogsPerRecord(b *testing.B) {
 func TestAdversarialValuesStayLinear(t *testing.T) {
 	e := testEngine(t)
 	shapes := map[string]string{
-		"digits":    "1234 ",
-		"emails":    "a@b.co ",
-		"names":     "name: Jane Roe ",
-		"ssn":       "123-45-6789 ",
-		"no-space":  "9",
-		"quotes":    "'x",
-		"sql-ish":   "' OR 1=1 -- ",
-		"url":       "http://a/" ,
+		"digits":   "1234 ",
+		"emails":   "a@b.co ",
+		"names":    "name: Jane Roe ",
+		"ssn":      "123-45-6789 ",
+		"no-space": "9",
+		"quotes":   "'x",
+		"sql-ish":  "' OR 1=1 -- ",
+		"url":      "http://a/",
 	}
 	for name, unit := range shapes {
 		small := strings.Repeat(unit, 10_000/len(unit))

@@ -39,19 +39,19 @@ type detector struct {
 
 // Engine is the compiled policy: one combined RE2 pattern for every detector, key rules, caps.
 type Engine struct {
-	doc        *PolicyDocument
-	detectors  []detector
-	prefilter  *re2.Regexp // the alternation without capture groups: "is there a match, where"
-	regex      *re2.Regexp // the same alternation with groups: which detector, where is the value
-	keys       *KeyRules
-	maxBytes   int
-	hmacKey    []byte
-	redacted   string
-	truncated  string
-	freeText   *freeText
-	hitNames   []string
-	hitIndex   map[string]int
-	textMemo   memo
+	doc       *PolicyDocument
+	detectors []detector
+	prefilter *re2.Regexp // the alternation without capture groups: "is there a match, where"
+	regex     *re2.Regexp // the same alternation with groups: which detector, where is the value
+	keys      *KeyRules
+	maxBytes  int
+	hmacKey   []byte
+	redacted  string
+	truncated string
+	freeText  *freeText
+	hitNames  []string
+	hitIndex  map[string]int
+	textMemo  memo
 }
 
 // NewEngine compiles a validated policy document. hmacKey is required when the document says "hmac".

@@ -70,13 +70,13 @@ func set(items []string) map[string]bool {
 
 // KeyRules classifies attribute keys exactly like keys.py KeyRules.classify.
 type KeyRules struct {
-	runs, exact, allowed                       map[string]bool
-	maxRun                                     int
-	safe, exempt, url, path, sql, query        map[string]bool
-	stack, argument, harmless, pluralExempt    map[string]bool
-	headerPrefixes                             []string
-	mu                                         sync.RWMutex
-	cache                                      map[string]KeyAction
+	runs, exact, allowed                    map[string]bool
+	maxRun                                  int
+	safe, exempt, url, path, sql, query     map[string]bool
+	stack, argument, harmless, pluralExempt map[string]bool
+	headerPrefixes                          []string
+	mu                                      sync.RWMutex
+	cache                                   map[string]KeyAction
 }
 
 func newKeyRules(k KeySpec) *KeyRules {

@@ -17,8 +17,8 @@ import (
 var updateAllowlist = flag.Bool("update-allowlist", false, "rewrite testdata/parity_allowlist.json from the current differences")
 
 const (
-	policyPath   = "../../phi-policy.json"
-	parityPath   = "../../../tests/data/phi_parity.jsonl"
+	policyPath    = "../../phi-policy.json"
+	parityPath    = "../../../tests/data/phi_parity.jsonl"
 	allowlistPath = "testdata/parity_allowlist.json"
 )
 

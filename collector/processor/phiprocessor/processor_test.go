@@ -41,9 +41,12 @@ func TestConfigRefusesWhatItCannotApply(t *testing.T) {
 		"unknown trim":                       func(m map[string]any) { m["detectors"].([]any)[0].(map[string]any)["trim"] = "first_word" },
 		"unknown rewrite":                    func(m map[string]any) { m["detectors"].([]any)[0].(map[string]any)["rewrite"] = "email_text" },
 		"unknown boundary":                   func(m map[string]any) { m["detectors"].([]any)[0].(map[string]any)["boundary"] = "sentence" },
-		"unknown free-text rule":             func(m map[string]any) { ft := m["free_text"].(map[string]any); ft["rules"] = append(ft["rules"].([]any), "phones_by_ml") },
-		"hmac_key_env":                       func(m map[string]any) { m["replacement"] = "hmac" },
-		"value pattern":                      func(m map[string]any) { m["detectors"].([]any)[0].(map[string]any)["value"] = "(?<=x)y" },
+		"unknown free-text rule": func(m map[string]any) {
+			ft := m["free_text"].(map[string]any)
+			ft["rules"] = append(ft["rules"].([]any), "phones_by_ml")
+		},
+		"hmac_key_env":  func(m map[string]any) { m["replacement"] = "hmac" },
+		"value pattern": func(m map[string]any) { m["detectors"].([]any)[0].(map[string]any)["value"] = "(?<=x)y" },
 	}
 	for want, fn := range cases {
 		cfg := &Config{Policy: mutatePolicy(t, fn)}

@@ -10,8 +10,8 @@ var (
 	markerLine  = regexp.MustCompile(`^\s*[~^\s]+$`)
 	warningHead = regexp.MustCompile(`^[^\n]{1,300}\.py:\d+: \w*(?:Warning|Error): `)
 	fixedLines  = map[string]bool{
-		"Traceback (most recent call last):": true,
-		"During handling of the above exception, another exception occurred:": true,
+		"Traceback (most recent call last):":                                   true,
+		"During handling of the above exception, another exception occurred:":  true,
 		"The above exception was the direct cause of the following exception:": true,
 	}
 )

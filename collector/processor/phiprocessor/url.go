@@ -15,16 +15,16 @@ import (
 const idSegment = "{id}"
 
 var (
-	idLike = regexp.MustCompile(`^\d{2,}$|\d{4,}|\d[^/]*\d[^/]*\d|^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$|^[0-9a-fA-F]{16,}$|@`)
-	longDigits    = regexp.MustCompile(`\d{4,}`)
-	ipv4Full      = regexp.MustCompile(`^\d{1,3}(?:\.\d{1,3}){3}$`)
-	ipvFuture     = regexp.MustCompile(`^v[a-fA-F0-9]+\..+$`)
+	idLike           = regexp.MustCompile(`^\d{2,}$|\d{4,}|\d[^/]*\d[^/]*\d|^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$|^[0-9a-fA-F]{16,}$|@`)
+	longDigits       = regexp.MustCompile(`\d{4,}`)
+	ipv4Full         = regexp.MustCompile(`^\d{1,3}(?:\.\d{1,3}){3}$`)
+	ipvFuture        = regexp.MustCompile(`^v[a-fA-F0-9]+\..+$`)
 	safeHostSuffixes = []string{".svc", ".cluster.local", ".internal", ".local", ".localdomain"}
 	publicDocDomains = []string{
 		"djangoproject.com", "python.org", "readthedocs.io", "pypa.io", "github.com", "sentry.io", "opentelemetry.io",
 		"postgresql.org", "redis.io", "celeryq.dev", "gunicorn.org", "kubernetes.io", "prometheus.io", "grafana.com",
 	}
-	loopback  = map[string]bool{"localhost": true, "127.0.0.1": true, "::1": true, "0.0.0.0": true}
+	loopback   = map[string]bool{"localhost": true, "127.0.0.1": true, "::1": true, "0.0.0.0": true}
 	usesNetloc = map[string]bool{"": true, "ftp": true, "http": true, "gopher": true, "nntp": true, "telnet": true,
 		"imap": true, "wais": true, "file": true, "mms": true, "https": true, "shttp": true, "snews": true,
 		"prospero": true, "rtsp": true, "rtspu": true, "rsync": true, "svn": true, "svn+ssh": true, "sftp": true,
