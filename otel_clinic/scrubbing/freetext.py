@@ -65,7 +65,11 @@ _SCAN = re.compile(
     re.IGNORECASE,
 )
 
-_NEEDS_SCAN = re.compile(r"[\d'\"“‘«]|\?\s{1,3}[^\W\d_]")  # quotes, dates, identifier shapes and addresses all need one
+# What any scan rule needs before it can fire: a quote; three digits in a row (identifier shapes, years); a dated
+# digit group (7/30/58, 30.07.1958); an MBI's head (1EG4); a number or an obfuscated "?" before a word (addresses).
+_NEEDS_SCAN = re.compile(
+    r"['\"“‘«]|\d{3}|\d[-/.]\d{1,2}[-/.]\d|[1-9][A-Za-z][A-Za-z0-9]\d|(?:\d|\?)\s{1,3}[^\W\d_]"
+)
 _HEX_ID = re.compile(
     r"(?:0x)?[0-9a-f]{16}|(?:0x)?[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{64}|0x[0-9a-f]{1,16}"
     r"|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",

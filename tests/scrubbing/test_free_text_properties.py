@@ -50,8 +50,13 @@ EXCEPTION_TEMPLATES = [
 FREE_TEMPLATES = ["lookup {} failed", "patient {} checked in", "{}", "merged records for {} and 12", "visit: {}"]
 
 
+_MONTHS = {m.lower() for m in ("January February March April May June July August September October November December "
+                               "Jan Feb Mar Apr Jun Jul Aug Sep Oct Nov Dec").split()}
+
+
 def _absent(canary: str, text: str) -> bool:
-    parts = [p for p in re.split(r"[\s,]+", canary) if len(p) >= 3]
+    # every identifying part of the canary (a month name alone identifies nobody, and "may" is a word)
+    parts = [p for p in re.split(r"[\s,]+", canary) if len(p) >= 3 and p.lower() not in _MONTHS]
     return not any(re.search(rf"(?<![A-Za-z0-9]){re.escape(p)}(?![A-Za-z0-9])", text, re.IGNORECASE) for p in parts)
 
 
