@@ -10,7 +10,11 @@ core, unthrottled) and runs memory_limiter -> PHI transform/redaction -> exporte
   transform / redaction   one of the two PHI processors alone (where the time goes)
   phi       + transform/phi, transform/phi-lift, redaction/phi (the rendered policy), `debug` exporter
   phi+queue the real agent config: + persistent file_storage queue and load_balancing to a null gateway
-Prints spans/s and log records/s accepted, CPU seconds per 1,000 items, and ratios to the baseline.
+  phiproc   memory_limiter -> our Go `phi` processor (collector/processor/phiprocessor, the policy document
+            collector/phi-policy.json) -> `debug`: the one-pass replacement for the four contrib processors
+  phiproc+queue  the real agent exporters (persistent queue, load_balancing) with `phi` instead of the contrib chain
+Prints items/s accepted, items per CPU-second of the agent, CPU seconds per 1,000 items, and ratios to the
+baseline (throughput and per-CPU-second).
 Numbers are for this machine only; compare the ratios.
 """
 
@@ -44,16 +48,28 @@ ATTRIBUTES = [
 ]
 
 
+PHI_PROCESSOR = {"phi": {"policy_file": str(COLLECTOR_DIR / "phi-policy.json")}}
+
+
 def variant_overlay(name: str, tmp: Path) -> list[Path]:
     """Extra --config files turning the agent into the variant."""
     if name == "phi+queue":
         return []
+    if name == "phiproc+queue":
+        overlay = {"processors": PHI_PROCESSOR, "service": {"pipelines": {
+            signal: {"receivers": ["otlp"], "processors": ["memory_limiter", "phi"], "exporters": ["load_balancing"]}
+            for signal in ("traces", "logs")}}}
+        path = tmp / "bench-phiproc-queue.yaml"
+        path.write_text(yaml.safe_dump(overlay))
+        return [path]
     processors = {
         "baseline": ["memory_limiter"],
         "transform": ["memory_limiter", "transform/phi"],
         "redaction": ["memory_limiter", "transform/phi-lift", "redaction/phi", "transform/phi-lower"],
+        "phiproc": ["memory_limiter", "phi"],
     }.get(name, ["memory_limiter", "transform/phi", "transform/phi-lift", "redaction/phi", "transform/phi-lower"])
     overlay = {
+        "processors": PHI_PROCESSOR,
         "exporters": {"debug/bench": {"verbosity": "basic"}},
         "service": {"pipelines": {
             "traces": {"receivers": ["otlp"], "processors": processors, "exporters": ["debug/bench"]},
@@ -104,7 +120,7 @@ def measure(name: str, signal: str, seconds: float, tmp: Path, gateway_grpc: str
         cpu = sum(proc.cpu_times()[:2]) - before_cpu
     items = after - before
     return {"items_per_s": items / elapsed, "cpu_s_per_1000": 1000 * cpu / items if items else float("nan"),
-            "items": items}
+            "items_per_cpu_s": items / cpu if cpu else float("nan"), "items": items}
 
 
 def per_pattern(seconds: float, tmp: Path) -> None:
@@ -130,7 +146,7 @@ def per_pattern(seconds: float, tmp: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--variants", default="baseline,transform,redaction,phi,phi+queue")
+    parser.add_argument("--variants", default="baseline,transform,redaction,phi,phi+queue,phiproc,phiproc+queue")
     parser.add_argument("--per-pattern", action="store_true", help="time each redaction regex alone (logs)")
     args = parser.parse_args()
     if not TELEMETRYGEN.exists():
@@ -160,13 +176,15 @@ def main() -> None:
                 results[(signal, name)] = measure(name, signal, args.seconds, tmp, gateway.otlp_grpc)
     unit = {"traces": "spans", "logs": "log records"}
     print(f"agent pipeline on 1 core (GOMAXPROCS=1), telemetrygen 2 workers unthrottled, {args.seconds:.0f}s per run")
-    print(f"{'signal':<8} {'variant':<10} {'items/s':>10} {'CPU s/1k':>9} {'vs baseline':>12}")
+    print(f"{'signal':<8} {'variant':<14} {'items/s':>10} {'items/CPU-s':>12} {'CPU s/1k':>9} {'vs baseline':>12} {'per CPU-s':>10}")
     for signal in ("traces", "logs"):
-        base = results.get((signal, "baseline"), {}).get("items_per_s")
+        base = results.get((signal, "baseline"), {})
         for name in variants:
             r = results[(signal, name)]
-            ratio = f"{r['items_per_s'] / base:.2f}x" if base else "-"
-            print(f"{unit[signal][:8]:<8} {name:<10} {r['items_per_s']:>10.0f} {r['cpu_s_per_1000']:>9.4f} {ratio:>12}")
+            ratio = f"{r['items_per_s'] / base['items_per_s']:.2f}x" if base.get("items_per_s") else "-"
+            cpu_ratio = f"{r['items_per_cpu_s'] / base['items_per_cpu_s']:.2f}x" if base.get("items_per_cpu_s") else "-"
+            print(f"{unit[signal][:8]:<8} {name:<14} {r['items_per_s']:>10.0f} {r['items_per_cpu_s']:>12.0f} "
+                  f"{r['cpu_s_per_1000']:>9.4f} {ratio:>12} {cpu_ratio:>10}")
 
 
 if __name__ == "__main__":
