@@ -95,9 +95,13 @@ def migrate(env: dict[str, str]) -> None:
     assert proc.returncode == 0, proc.stderr[-3000:]
 
 
-def stop(proc: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 60.0) -> str:
-    """Send ``sig`` and wait (bounded); kill the whole group if it does not exit. Returns the output."""
-    proc.send_signal(sig)
+def stop(proc: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 60.0, *, group: bool = False) -> str:
+    """Send ``sig`` (to the process, or its whole session with ``group``) and wait (bounded); kill the whole group
+    if it does not exit. Returns the output. Popen must use ``start_new_session=True``."""
+    if group:
+        os.killpg(proc.pid, sig)
+    else:
+        proc.send_signal(sig)
     try:
         out, _ = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:

@@ -36,7 +36,7 @@ def test_autoreloading_runserver_serves_the_childs_request_series(tmp_path: Path
                 break
             time.sleep(0.2)
     finally:
-        out = stop(proc, signal.SIGTERM)
+        out = stop(proc, signal.SIGTERM, group=True)  # the reloader parent and its serving child
     series = [line for line in body.splitlines()
               if line.startswith("http_server_request_duration_seconds_count") and 'http_route="api/patients/"' in line]
     assert series and float(series[0].rsplit(" ", 1)[1]) == 3, (body[-2000:], out[-2000:])
