@@ -397,6 +397,7 @@ if hasattr(os, "register_at_fork"):
 # and run in every forked child); instead one bounded flush runs at:
 #   * interpreter exit (atexit): scripts, management commands, runserver (Ctrl-C, autoreload restarts), gunicorn
 #     workers (a gracefully stopped worker leaves through sys.exit) and uWSGI workers (uwsgi.atexit);
+#   * Celery prefork children (they leave through os._exit): worker_process_shutdown, when Celery is imported;
 #   * SIGTERM when nobody handles it (the default action kills without atexit): we turn it into SystemExit(143)
 #     so the atexit flush runs. gunicorn, uWSGI and Celery install their own handlers and keep them.
 # Fork safety: the SDK empties the batch queues in a forked child and our retry buffers reset there, so a child
@@ -428,6 +429,7 @@ def _install_exit_flush() -> None:
             return
         _exit_installed = True
     atexit.register(_exit_flush)
+    _connect_celery_process_shutdown()
     uwsgi = sys.modules.get("uwsgi")
     if uwsgi is not None:
         previous = getattr(uwsgi, "atexit", None)
@@ -444,6 +446,23 @@ def _install_exit_flush() -> None:
             signal.signal(signal.SIGTERM, _on_sigterm)
     except (ValueError, OSError, AttributeError):  # not the main thread / no SIGTERM on this platform
         pass
+
+
+def _celery_child_exit(**kwargs: Any) -> None:
+    _exit_flush()
+
+
+def _connect_celery_process_shutdown() -> None:
+    """Celery's prefork pool children leave through ``os._exit`` (no atexit): flush on ``worker_process_shutdown``,
+    which billiard sends in the child just before. Only when Celery is already imported (a worker)."""
+    if "celery" not in sys.modules:
+        return
+    try:
+        from celery.signals import worker_process_shutdown
+
+        worker_process_shutdown.connect(_celery_child_exit, weak=False, dispatch_uid="otel_clinic.exit_flush")
+    except Exception:
+        _logger.debug("could not connect Celery's worker_process_shutdown", exc_info=True)
 
 
 def worker_exit(server: Any = None, worker: Any = None) -> None:

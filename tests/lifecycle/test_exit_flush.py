@@ -183,3 +183,30 @@ def test_exit_flush_is_bounded_when_the_endpoint_hangs(tmp_path: Path) -> None:
         listener.close()
     # the process left (within the subprocess timeout, far below the exporters' 600 s) and said why
     assert "did not finish within 1.0 s" in proc.stderr
+
+
+CELERY_CHILD = textwrap.dedent(
+    """
+    import os
+    import celery  # a Celery worker has it imported before the app module calls setup()
+    import otel_clinic
+    from opentelemetry import trace
+    otel_clinic.setup(instrument_django=False)
+    with trace.get_tracer("lifecycle").start_as_current_span("task-span"):
+        pass
+    from celery.signals import worker_process_shutdown
+    # what billiard does in a prefork child: the signal, then os._exit (no atexit)
+    worker_process_shutdown.send(sender=None, pid=os.getpid(), exitcode=0)
+    print("DONE", flush=True)
+    os._exit(0)
+    """
+)
+
+
+def test_celery_prefork_child_flushes_before_os_exit(tmp_path: Path) -> None:
+    script = tmp_path / "child.py"
+    script.write_text(CELERY_CHILD)
+    proc = subprocess.run([sys.executable, str(script)], env=clean_env(tmp_path), cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and "DONE" in proc.stdout, proc.stderr[-3000:]
+    assert [s["name"] for s in lines(tmp_path, "traces")] == ["task-span"]
