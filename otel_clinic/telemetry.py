@@ -38,6 +38,7 @@ class ClinicTelemetry:
         self._shut_down = False
         # Contrib instrumentors this handle instrumented (and so uninstruments at shutdown).
         self.instrumented: list = []
+        self.sentry_client: Any = None  # the sentry-sdk client setup() initialised, if any
 
     @property
     def tracer_provider(self):
@@ -93,7 +94,9 @@ class ClinicTelemetry:
         except Exception:
             _logger.debug("logging uninstall failed", exc_info=True)
         _uninstrument(self)
+        started = time.monotonic()
         ok = _bounded(lambda: self._shutdown_providers(budget_ms), budget_ms)
+        self._close_sentry(budget_ms / 1000 - (time.monotonic() - started))
         if self.providers.prometheus_server is not None:
             try:
                 server, _thread = self.providers.prometheus_server
@@ -130,6 +133,20 @@ class ClinicTelemetry:
             ok = False
             _logger.debug("meter provider shutdown failed", exc_info=True)
         return ok
+
+    def _close_sentry(self, timeout_s: float) -> None:
+        """Flush and close the sentry-sdk client setup() created, unless someone re-initialised Sentry since.
+        Called on the caller's thread: sentry-sdk's scopes are per context, a helper thread may see another client."""
+        client, self.sentry_client = self.sentry_client, None
+        if client is None:
+            return
+        try:
+            import sentry_sdk
+
+            if sentry_sdk.get_client() is client:
+                client.close(timeout=max(0.0, timeout_s))
+        except Exception:
+            _logger.debug("Sentry client close failed", exc_info=True)
 
 
 def _bounded(work: Callable[[], bool], budget_ms: float) -> bool:
@@ -311,6 +328,9 @@ def setup(
             from otel_clinic.integrations.sentry import init_sentry
 
             init_sentry(config, policy, **(sentry_options or {}))
+            import sentry_sdk
+
+            handle.sentry_client = sentry_sdk.get_client()  # closed (flushed) by shutdown()
         except Exception:
             _logger.warning("otel_clinic: Sentry initialisation failed; continuing without Sentry", exc_info=True)
     _logger.debug("otel_clinic configured: %s", config)

@@ -67,3 +67,17 @@ def test_user_hooks_run_after_ours_on_scrubbed_data(hooked) -> None:
     assert sent_error["tags"]["user.hook"] == "ran"
     assert any(c.get("data", {}).get("user.hook") == "ran" for c in sent_error["breadcrumbs"]["values"])
     assert not any("drop me" in str(e.get("logentry") or e.get("message") or "") for e in events)
+
+
+def test_shutdown_closes_the_sentry_client_setup_created() -> None:
+    transport = CapturingTransport()
+    try:
+        with testing.capture(sentry_dsn="http://public@127.0.0.1:9/1", sentry_options={"transport": transport}):
+            client = sentry_sdk.get_client()
+            assert client.is_active() and client.transport is not None
+            sentry_sdk.capture_message("queued before shutdown")
+        # testing.capture() calls handle.shutdown(): the client setup() created is flushed and closed
+        assert client.transport is None
+        assert any("queued before shutdown" in str(e) for e in transport.events())
+    finally:
+        sentry_sdk.init()
