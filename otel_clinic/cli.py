@@ -49,6 +49,16 @@ def _doctor(args: argparse.Namespace) -> int:
         "excluded_paths": config.excluded_paths,
         "retry_buffer": {"items": config.retry_buffer_size, "max_age_s": config.retry_max_age_s},
         "shutdown_timeout_s": config.shutdown_timeout_s,
+        # who may read details: tokens are never printed, only whether they are set
+        "access": {
+            "health_details": "token" if os.environ.get("OTEL_CLINIC_HEALTH_TOKEN") else
+                              "nobody via env (OTEL_CLINIC_HEALTH_TOKEN unset; Django OTEL_CLINIC_HEALTH may set one)",
+            "metrics_view": {
+                "token": bool(os.environ.get("OTEL_CLINIC_METRICS_TOKEN")),
+                "allowed_networks": [n.strip() for n in os.environ.get("OTEL_CLINIC_METRICS_ALLOWED_NETWORKS", "").split(",")
+                                     if n.strip()],
+            },
+        },
     }
     print(json.dumps(summary, indent=2))
     return 0
