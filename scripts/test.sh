@@ -12,7 +12,7 @@ command -v go >/dev/null || { echo "test.sh: Go is required (collector/processor
   go vet ./...
   go test -count=1 ./...
   if [[ "${PHI_FUZZTIME:-20s}" != "0" ]]; then
-    go test -run '^$' -fuzz '^FuzzScrubText$' -fuzztime "${PHI_FUZZTIME:-20s}" . >/dev/null
+    go test -run '^$' -fuzz '^FuzzScrubText$' -fuzztime "${PHI_FUZZTIME:-20s}" -fuzzminimizetime 2s . >/dev/null
   fi
 )
 set +e

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 )
 
 // Config of the phi processor.
@@ -13,6 +14,10 @@ type Config struct {
 	PolicyFile string `mapstructure:"policy_file"`
 	// Policy is the same document inline (JSON text).
 	Policy string `mapstructure:"policy"`
+	// NameLexiconFile is the name lexicon the policy's free-text rules use (checked against the sha256 in the
+	// policy document). Default: the document's `free_text.name_lexicon.file`, relative to the repository root
+	// next to policy_file (policy_file's parent directory's parent).
+	NameLexiconFile string `mapstructure:"name_lexicon_file"`
 	// HMACKeyEnv names the environment variable holding the pseudonym key when the policy says
 	// "replacement": "hmac". The key itself never appears in configuration.
 	HMACKeyEnv string `mapstructure:"hmac_key_env"`
@@ -59,5 +64,9 @@ func (c *Config) engine() (*Engine, error) {
 			return nil, fmt.Errorf("phi: environment variable %s must hold an HMAC key of at least 16 bytes", c.HMACKeyEnv)
 		}
 	}
-	return NewEngine(doc, key)
+	lexicon := c.NameLexiconFile
+	if lexicon == "" && c.PolicyFile != "" && doc.FreeText.NameLexicon.File != "" {
+		lexicon = filepath.Join(filepath.Dir(c.PolicyFile), "..", filepath.FromSlash(doc.FreeText.NameLexicon.File))
+	}
+	return NewEngine(doc, key, lexicon)
 }

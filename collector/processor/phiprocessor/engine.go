@@ -54,8 +54,9 @@ type Engine struct {
 	textMemo  memo
 }
 
-// NewEngine compiles a validated policy document. hmacKey is required when the document says "hmac".
-func NewEngine(doc *PolicyDocument, hmacKey []byte) (*Engine, error) {
+// NewEngine compiles a validated policy document. hmacKey is required when the document says "hmac";
+// lexiconPath (the name lexicon, checked against the document's sha256) when its free-text rules include names.
+func NewEngine(doc *PolicyDocument, hmacKey []byte, lexiconPath string) (*Engine, error) {
 	if err := doc.Validate(); err != nil {
 		return nil, err
 	}
@@ -114,7 +115,19 @@ func NewEngine(doc *PolicyDocument, hmacKey []byte) (*Engine, error) {
 		e.hitID(n)
 	}
 	if doc.FreeText.Enabled {
-		e.freeText = newFreeText(e)
+		var names *nameFinder
+		for _, r := range doc.FreeText.Rules {
+			if r != "names" {
+				continue
+			}
+			if lexiconPath == "" {
+				return nil, fmt.Errorf("phi: the policy's free-text rules need the name lexicon (%s): set name_lexicon_file", doc.FreeText.NameLexicon.File)
+			}
+			if names, err = loadLexicon(lexiconPath, doc.FreeText.NameLexicon.SHA256); err != nil {
+				return nil, err
+			}
+		}
+		e.freeText = newFreeText(e, names)
 	}
 	return e, nil
 }

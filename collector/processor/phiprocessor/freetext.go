@@ -78,9 +78,12 @@ func init() {
 	}
 }
 
-type freeText struct{ e *Engine }
+type freeText struct {
+	e     *Engine
+	names *nameFinder // nil: names rules off
+}
 
-func newFreeText(e *Engine) *freeText { return &freeText{e: e} }
+func newFreeText(e *Engine, names *nameFinder) *freeText { return &freeText{e: e, names: names} }
 
 // isPyWord is Python's \w for one rune.
 func isPyWord(r rune) bool { return r == '_' || unicode.IsLetter(r) || unicode.IsNumber(r) }
@@ -104,7 +107,7 @@ func backRunes(s string, pos, n int) int {
 
 func (f *freeText) apply(text string, found *[]uint16, depth int) string {
 	if !ftNeedsScan.MatchString(text) {
-		return text
+		return f.maskNames(text, found)
 	}
 	var out strings.Builder
 	wrote := false
@@ -122,10 +125,17 @@ func (f *freeText) apply(text string, found *[]uint16, depth int) string {
 		switch kind {
 		case "quote":
 			inner := text[grp[0]:grp[1]]
-			if !strings.ContainsFunc(inner, unicode.IsLetter) && !codeContext(text, start, end) && depth < 3 {
+			verdict := verdictKeep
+			if !codeContext(text, start, end) {
+				verdict = f.quoted(inner)
+			}
+			qo, _ := utf8.DecodeRuneInString(text[start:])
+			qc, _ := utf8.DecodeLastRuneInString(text[:end])
+			if verdict == verdictMask {
+				replacement, has = string(qo)+f.e.token("[REDACTED]", inner)+string(qc), true
+				f.e.found(found, "quoted")
+			} else if verdict == verdictScan && depth < 3 {
 				if scanned := f.apply(inner, found, depth+1); scanned != inner {
-					qo, _ := utf8.DecodeRuneInString(text[start:])
-					qc, _ := utf8.DecodeLastRuneInString(text[:end])
 					replacement, has = string(qo)+scanned+string(qc), true
 				}
 			}
@@ -151,11 +161,11 @@ func (f *freeText) apply(text string, found *[]uint16, depth int) string {
 			wrote = true
 		}
 	}
-	if !wrote {
-		return text
+	if wrote {
+		out.WriteString(text[last:])
+		text = out.String()
 	}
-	out.WriteString(text[last:])
-	return out.String()
+	return f.maskNames(text, found)
 }
 
 // matchAt tries freetext.py's _SCAN alternatives at position i, in order: placeholder, quote, address, date, token.
@@ -332,7 +342,3 @@ func safeNumber(text string, start, end int, value string) bool {
 }
 
 func isPyAlnum(r rune) bool { return r >= 0 && (unicode.IsLetter(r) || unicode.IsNumber(r)) }
-
-func (f *freeText) bareValueIsData(value string) bool { return false }
-
-func (f *freeText) isName(value string) bool { return false }

@@ -16,7 +16,11 @@ func FuzzScrubText(f *testing.F) {
 	f.Add("{\"ssn\": \"078-05-1120\", \"x\": [1, 2.5, null]}")
 	f.Add("Traceback (most recent call last):\n  File \"/a.py\", line 1, in f\n    g()\nValueError: 078-05-1120\n")
 	f.Fuzz(func(t *testing.T, s string) {
-		out := e.ScrubText(s, e.NewHits())
+		hits := e.NewHits()
+		out := e.ScrubText(s, hits)
+		if n := hits[e.hitIndex["scrub_error"]]; n != 0 {
+			t.Fatalf("internal error (failed closed, but a bug) on %q", s)
+		}
 		if utf8.ValidString(s) && !utf8.ValidString(out) {
 			t.Fatalf("invalid UTF-8 out of valid input: %q -> %q", s, out)
 		}

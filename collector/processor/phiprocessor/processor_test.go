@@ -14,6 +14,8 @@ import (
 	"go.opentelemetry.io/collector/processor/processortest"
 )
 
+const lexiconPath = "../../../otel_clinic/scrubbing/data/names.txt.gz"
+
 func testConfig() *Config { return &Config{PolicyFile: policyPath} }
 
 func mutatePolicy(t *testing.T, fn func(m map[string]any)) string {
@@ -49,11 +51,14 @@ func TestConfigRefusesWhatItCannotApply(t *testing.T) {
 		"value pattern": func(m map[string]any) { m["detectors"].([]any)[0].(map[string]any)["value"] = "(?<=x)y" },
 	}
 	for want, fn := range cases {
-		cfg := &Config{Policy: mutatePolicy(t, fn)}
+		cfg := &Config{Policy: mutatePolicy(t, fn), NameLexiconFile: lexiconPath}
 		err := cfg.Validate()
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: got %v", want, err)
 		}
+	}
+	if err := (&Config{Policy: mutatePolicy(t, func(map[string]any) {})}).Validate(); err == nil || !strings.Contains(err.Error(), "name_lexicon_file") {
+		t.Errorf("an inline policy whose free-text rules need names, without a lexicon, must not validate: %v", err)
 	}
 	if err := (&Config{}).Validate(); err == nil {
 		t.Error("a config without a policy must not validate")
@@ -65,7 +70,7 @@ func TestConfigRefusesWhatItCannotApply(t *testing.T) {
 
 func TestHMACPseudonyms(t *testing.T) {
 	t.Setenv("PHI_TEST_KEY", "0123456789abcdef0123")
-	cfg := &Config{Policy: mutatePolicy(t, func(m map[string]any) { m["replacement"] = "hmac" }), HMACKeyEnv: "PHI_TEST_KEY"}
+	cfg := &Config{Policy: mutatePolicy(t, func(m map[string]any) { m["replacement"] = "hmac" }), HMACKeyEnv: "PHI_TEST_KEY", NameLexiconFile: lexiconPath}
 	e, err := cfg.engine()
 	if err != nil {
 		t.Fatal(err)
