@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 )
 
 // Config of the phi processor.
@@ -49,7 +50,34 @@ func (c *Config) document() (*PolicyDocument, error) {
 	return nil, errors.New("phi: policy_file (or an inline policy) is required")
 }
 
+// engines shares one compiled engine (patterns, lexicon, memos) between the traces, logs and metrics
+// processors of one configuration: the lexicon alone is ~9 MB.
+var engines sync.Map // engineKey -> *Engine
+
+type engineKey struct{ file, inline, lexicon, hmacEnv, hmacKey string }
+
 func (c *Config) engine() (*Engine, error) {
+	key := engineKey{c.PolicyFile, c.Policy, c.NameLexiconFile, c.HMACKeyEnv, ""}
+	if c.HMACKeyEnv != "" {
+		key.hmacKey = os.Getenv(c.HMACKeyEnv)
+	}
+	if c.PolicyFile != "" {
+		if st, err := os.Stat(c.PolicyFile); err == nil {
+			key.file = fmt.Sprintf("%s\x00%d\x00%d", c.PolicyFile, st.Size(), st.ModTime().UnixNano())
+		}
+	}
+	if e, ok := engines.Load(key); ok {
+		return e.(*Engine), nil
+	}
+	e, err := c.newEngine()
+	if err != nil {
+		return nil, err
+	}
+	actual, _ := engines.LoadOrStore(key, e)
+	return actual.(*Engine), nil
+}
+
+func (c *Config) newEngine() (*Engine, error) {
 	doc, err := c.document()
 	if err != nil {
 		return nil, err
