@@ -13,6 +13,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import requests
 import yaml
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
@@ -104,6 +105,18 @@ def test_agent_with_phi_processor_scrubs_before_export_and_keeps_its_queue_priva
             deadline = time.monotonic() + 20
             while time.monotonic() < deadline and not (sink.spans() and sink.log_records()):
                 time.sleep(0.2)
+            exposition = requests.get(agent.metrics_url, timeout=5).text
+    # Self-metrics: redactions per detector and items per signal; labels never carry values or key names.
+    redactions = {}
+    for line in exposition.splitlines():
+        if line.startswith("otelcol_processor_phi_redactions_total{"):
+            labels, _, value = line.rpartition(" ")
+            detector = labels.split('detector="', 1)[1].split('"', 1)[0]
+            redactions[detector] = redactions.get(detector, 0.0) + float(value)
+    assert redactions.get("ssn", 0) >= 1 and redactions.get("phone", 0) >= 2 and redactions.get("key", 0) >= 1
+    assert 'otelcol_processor_phi_items_total{' in exposition and 'signal="traces"' in exposition
+    for secret in ("555-867", "078-05", "Amara", "first_name", "clinic.note"):
+        assert secret not in exposition
     (_, span), = sink.spans()
     attrs = {a.key: a.value.string_value for a in span.attributes}
     assert span.name == "GET patients/<int:pk>/"
