@@ -23,6 +23,8 @@ for _var in list(os.environ):
     if _var.startswith(("OTEL_", "SENTRY_")):
         del os.environ[_var]
 os.environ["DJANGO_SETTINGS_MODULE"] = "clinic_site.settings"
+# The in-process /metrics view answers nobody by default; the test client (127.0.0.1, no proxy headers) may read it.
+os.environ["OTEL_CLINIC_METRICS_ALLOWED_NETWORKS"] = "127.0.0.0/8"
 os.environ["CLINIC_SQLITE_PATH"] = str(_TMP / "clinic.sqlite3")
 os.environ.setdefault("OTEL_CLINIC_EXPORT_DIR", str(_TMP / "telemetry"))
 if str(EXAMPLE) not in sys.path:

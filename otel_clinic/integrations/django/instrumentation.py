@@ -326,6 +326,7 @@ _original_span_name = None
 _original_collectors: dict[str, Any] = {}
 _instrumented_with: DjangoHooks | None = None
 _deferred = False
+_deferred_original = None  # BaseHandler.load_middleware while our deferral patch is installed
 
 
 def instrument_django(config: ClinicConfig, tracer_provider) -> None:
@@ -383,6 +384,7 @@ def instrument_django(config: ClinicConfig, tracer_provider) -> None:
 
 def uninstrument_django() -> None:
     global _instrumented_with
+    _undo_deferral()
     if _instrumented_with is None:
         return
     from django.core.signals import got_request_exception
@@ -431,10 +433,11 @@ def _defer_until_handler(config: ClinicConfig, tracer_provider) -> None:
         return
     from django.core.handlers.base import BaseHandler
 
-    original = BaseHandler.load_middleware
+    global _deferred_original
+    original = _deferred_original = BaseHandler.load_middleware
 
     def load_middleware(self, *args, **kwargs):
-        BaseHandler.load_middleware = original
+        _undo_deferral()
         try:
             instrument_django(config, tracer_provider)
         except Exception:
@@ -443,3 +446,14 @@ def _defer_until_handler(config: ClinicConfig, tracer_provider) -> None:
 
     BaseHandler.load_middleware = load_middleware
     _deferred = True
+
+
+def _undo_deferral() -> None:
+    """Put BaseHandler.load_middleware back if the deferred patch is still in place (shutdown before any request)."""
+    global _deferred, _deferred_original
+    if _deferred_original is not None:
+        from django.core.handlers.base import BaseHandler
+
+        BaseHandler.load_middleware = _deferred_original
+    _deferred_original = None
+    _deferred = False
