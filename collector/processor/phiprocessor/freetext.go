@@ -48,7 +48,9 @@ var (
 	ftDateRe    = regexp.MustCompile(pyClass(`^(?i)((?:` + ftDate + `)(` + ftTime + `)?)(?:$|[^` + pyW + `/.:\-]|[.:\-](?:$|[^\d]))`))
 	ftTokDigits = regexp.MustCompile(pyClass(`^(\d{2,6}(?:[ -]\d{2,6}){2,7})(?:$|[^A-Za-z0-9_])`))
 	ftTokWord   = regexp.MustCompile(`^[A-Za-z0-9_]+(?:[-./#][A-Za-z0-9_]+)*`)
-	ftNeedsScan = regexp.MustCompile(pyClass(`[\d'"“‘«]|\?[S]{1,3}[\p{L}]`))
+	// What any scan rule needs before it can fire (freetext.py _NEEDS_SCAN): a quote; three digits in a row; a
+	// dated digit group; an MBI's head; a number or an obfuscated "?" before a word.
+	ftNeedsScan = regexp.MustCompile(pyClass(`['"“‘«]|\d{3}|\d[-/.]\d{1,2}[-/.]\d|[1-9][A-Za-z][A-Za-z0-9]\d|(?:\d|\?)[S]{1,3}[\p{L}]`))
 
 	hexID     = regexp.MustCompile(`^(?i:(?:0x)?[0-9a-f]{16}|(?:0x)?[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{64}|0x[0-9a-f]{1,16}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$`)
 	versionRe = regexp.MustCompile(pyClass(`^(?i:v?\d{1,4}(?:\.\d{1,4}){1,3}(?:[-+.]?[A-Za-z][A-Za-z0-9.]*)?)$`))
