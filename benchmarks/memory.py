@@ -1,10 +1,13 @@
-"""RSS of the scrubbing engine (patterns + name lexicon) and of a whole ``setup()``, each in a fresh process.
+"""RSS of the scrubbing engine (patterns + name lexicon), and max RSS of bare Django, plain OpenTelemetry and
+otel_clinic after serving the same requests, each in a fresh process.
 
-    .venv/bin/python benchmarks/memory.py
+    .venv/bin/python benchmarks/memory.py [--requests 3000]
 
-Prints the resident-set growth (VmRSS from /proc/self/status) after: importing otel_clinic; compiling the
-scrubbing engine and scrubbing a realistic mix of values (memo warm); and a full ``setup()`` serving requests.
-The targets (issue: free text): the engine, lexicon included, <= 10 MB per process.
+Part 1 prints the resident-set growth (VmRSS) after importing otel_clinic and after compiling the scrubbing engine
+and scrubbing a realistic mix of values (memo warm); target: the engine, lexicon included, <= 10 MB per process.
+Part 2 prints max RSS (ru_maxrss) after N requests through Django's WSGI handler in-process for: bare Django,
+plain OTel (DjangoInstrumentor + SDK tracer/meter providers, discarding exporters) and otel_clinic.setup() with
+discarding exporters; target: otel_clinic's overhead over bare Django <= 1.5x plain OTel's.
 """
 
 from __future__ import annotations
@@ -56,6 +59,45 @@ print(json.dumps(out))
 """
 
 
+STACK = r"""
+import os, resource, sys, tempfile
+sys.path.insert(0, {repo!r}); sys.path.insert(0, {example!r})
+os.environ["DJANGO_SETTINGS_MODULE"] = "clinic_site.settings"
+os.environ["CLINIC_SQLITE_PATH"] = tempfile.mktemp()
+for var in [v for v in os.environ if v.startswith(("OTEL_", "SENTRY_"))]:
+    del os.environ[var]
+import django; django.setup()
+from django.core.management import call_command; call_command("migrate", verbosity=0)
+from clinic.models import Patient
+pk = Patient.objects.create(mrn="MEM-1", first_name="B", last_name="P").pk
+stack = {stack!r}
+if stack == "plain":
+    from opentelemetry.instrumentation.django import DjangoInstrumentor
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+    class Discard(SpanExporter):
+        def export(self, spans): return SpanExportResult.SUCCESS
+    tp = TracerProvider(); tp.add_span_processor(BatchSpanProcessor(Discard()))
+    DjangoInstrumentor().instrument(tracer_provider=tp, meter_provider=MeterProvider())
+elif stack == "clinic":
+    import otel_clinic
+    otel_clinic.setup(traces_exporters="none", metrics_exporters="none", logs_exporters="none", log_format="none",
+                      instrumentations="none")
+from django.test import Client
+c = Client()
+for i in range({n}):
+    c.get(f"/api/patients/{{pk}}/")
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+
+
+def stack_rss(stack: str, n: int) -> float:
+    code = STACK.format(repo=str(REPO), example=str(REPO / "examples" / "clinic"), stack=stack, n=n)
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=600)
+    return float(res.stdout.strip().splitlines()[-1])
+
+
 def probe(full: bool) -> dict:
     code = PROBE.format(repo=str(REPO), example=str(REPO / "examples" / "clinic"), full=full)
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -63,6 +105,11 @@ def probe(full: bool) -> dict:
 
 
 def main() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=3000)
+    args = parser.parse_args()
     a = probe(False)
     b = probe(True)
     print("RSS growth per process (MB, fresh interpreter each)")
@@ -70,6 +117,13 @@ def main() -> None:
     print(f"  scrubbing engine + lexicon + warm memo      {a['engine'] - a['import']:6.1f}   (target <= 10 MB)")
     print(f"  Django + migrate (the app itself)           {b['django'] - b['engine']:6.1f}")
     print(f"  setup() + 300 requests                      {b['setup'] - b['django']:6.1f}")
+    rss = {name: stack_rss(name, args.requests) for name in ("bare", "plain", "clinic")}
+    plain_over, clinic_over = rss["plain"] - rss["bare"], rss["clinic"] - rss["bare"]
+    print(f"\nmax RSS after {args.requests} requests (MB, fresh interpreter each)")
+    print(f"  bare Django       {rss['bare']:6.1f}")
+    print(f"  plain OTel        {rss['plain']:6.1f}   overhead {plain_over:5.1f}")
+    print(f"  otel_clinic       {rss['clinic']:6.1f}   overhead {clinic_over:5.1f}   = {clinic_over / plain_over:.2f}x plain OTel's"
+          f" (target <= 1.5x)")
 
 
 if __name__ == "__main__":
