@@ -41,6 +41,25 @@ class TemplateFormatter(logging.Formatter):
         return record_message(record)
 
 
+class ScrubbingFormatter(TemplateFormatter):
+    """A text formatter for consoles and files an app names in its own ``LOGGING``: ``LEVEL logger: message``,
+    the message being the template with typed placeholders, scrubbed as free text (a pre-formatted f-string or a
+    warning text can carry anything) with the active policy, exception text scrubbed as a traceback, newlines
+    escaped so one record is one line (no log injection). It never raises: a record it cannot scrub is withheld."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        try:
+            from otel_clinic.scrubbing.policy import get_active_policy
+
+            engine = get_active_policy().engine
+            text = f"{record.levelname} {record.name}: {engine.scrub_text(record_message(record))}"
+            if record.exc_info:
+                text += "\n" + engine.scrub_stacktrace(self.formatException(record.exc_info))
+            return text.replace("\r", "\\r").replace("\n", "\\n")
+        except Exception:
+            return f"{record.levelname} {record.name}: [UNSCRUBBABLE]"
+
+
 class ClinicJsonFormatter(JsonFormatter):
     """One JSON object per line; PHI-scrubbed when given a policy (fails closed to our own fields)."""
 

@@ -56,13 +56,14 @@ OTEL_CLINIC_HEALTH = {
 
 # A LOGGING dict like real apps carry. Django applies it during django.setup(), after otel_clinic.setup():
 # otel_clinic re-attaches its handlers afterwards anyway; naming ClinicHandler says where our logging goes (the
-# OTel log bridge and the JSON stdout lines, rewritten and scrubbed). The console handler writes templates
-# (typed placeholders, never the raw arguments) for warnings and errors on stderr.
+# OTel log bridge and the JSON stdout lines, rewritten and scrubbed). The console handler writes warnings and
+# errors on stderr as scrubbed templates (typed placeholders, never the raw arguments; f-strings and warning texts
+# scrubbed as free text; one record per line).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": True,
     "formatters": {
-        "template": {"()": "otel_clinic.integrations.logging.TemplateFormatter"},
+        "template": {"()": "otel_clinic.integrations.logging.ScrubbingFormatter"},
     },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "stream": "ext://sys.stderr", "formatter": "template",
