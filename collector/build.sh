@@ -23,7 +23,8 @@ mkdir -p "$build_dir" "$tools_bin"
 # The stamp covers the manifest, the builder version and the sources of our own components (processor/): a
 # change to any of them rebuilds (Go's build cache keeps the rebuild to what changed).
 own_sources() {
-  (cd "$here" && find processor -type f \( -name '*.go' -o -name go.mod -o -name go.sum \) ! -name '*_test.go' | LC_ALL=C sort | xargs -r sha256sum)
+  # embedded/: the policy document and name lexicon compiled into the phi processor (go:embed)
+  (cd "$here" && find processor -type f \( -name '*.go' -o -name go.mod -o -name go.sum -o -path '*/embedded/*' \) ! -name '*_test.go' | LC_ALL=C sort | xargs -r sha256sum)
 }
 want_hash="$( (cat "$manifest"; echo "ocb=$OCB_VERSION"; own_sources) | sha256sum | cut -d' ' -f1)"
 force=0

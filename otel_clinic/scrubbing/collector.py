@@ -139,6 +139,26 @@ def all_regexes(rendered: dict[str, Any]) -> list[str]:
 
 
 def render_yaml(policy: ScrubPolicy) -> str:
+    """The contrib redaction/transform processors (for a Collector without our ``phi`` processor)."""
     import yaml
 
     return yaml.safe_dump(render_collector_processors(policy), sort_keys=False, width=1 << 16)
+
+
+def render_phi_processor(policy: ScrubPolicy) -> dict[str, Any]:
+    """Our ``phi`` processor's configuration for this policy: empty for the default policy (the distribution
+    embeds it and the name lexicon at build time), else the policy document inline with the installed lexicon."""
+    from otel_clinic.scrubbing.policydoc import policy_document, render_policy_json
+
+    if policy_document(policy) == policy_document(ScrubPolicy.default()):
+        return {"processors": {"phi": {}}}
+    from importlib import resources
+
+    lexicon = resources.files("otel_clinic.scrubbing").joinpath("data/names.txt.gz")
+    return {"processors": {"phi": {"policy": render_policy_json(policy), "name_lexicon_file": str(lexicon)}}}
+
+
+def render_phi_yaml(policy: ScrubPolicy) -> str:
+    import yaml
+
+    return yaml.safe_dump(render_phi_processor(policy), sort_keys=False, width=1 << 16)

@@ -3,6 +3,7 @@ agent's PHI processors file matches what the Python policy renders."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -45,12 +46,25 @@ def test_config_validates_with_the_built_binary(otelcol_bin, name):
 def test_validation_rejects_a_broken_pipeline(otelcol_bin, tmp_path):
     """Guards the test above: a pipeline naming a processor the PHI file no longer defines must fail."""
     phi = yaml.safe_load((COLLECTOR_DIR / "otelcol-agent-phi.yaml").read_text())
-    del phi["processors"]["redaction/phi"]
+    del phi["processors"]["phi"]
+    phi["processors"]["batch"] = {}
     broken = tmp_path / "phi.yaml"
     broken.write_text(yaml.safe_dump(phi))
     result = validate(COLLECTOR_DIR / "otelcol-agent.yaml", broken, env=REQUIRED_ENV)
     assert result.returncode != 0
-    assert "redaction/phi" in result.stderr
+    assert "phi" in result.stderr
+
+
+def test_phi_processor_refuses_a_policy_it_cannot_apply(otelcol_bin, tmp_path):
+    """Fail closed at startup: an unknown policy-document version never becomes a Collector that scrubs less."""
+    doc = json.loads((COLLECTOR_DIR / "phi-policy.json").read_text())
+    doc["format"] = "otel-clinic-policy/999"
+    bad = tmp_path / "policy.json"
+    bad.write_text(json.dumps(doc))
+    overlay = tmp_path / "phi.yaml"
+    overlay.write_text(yaml.safe_dump({"processors": {"phi": {"policy_file": str(bad)}}}))
+    result = validate(COLLECTOR_DIR / "otelcol-agent.yaml", overlay, env=REQUIRED_ENV)
+    assert result.returncode != 0 and "otel-clinic-policy/999" in result.stderr, result.stderr[-2000:]
 
 
 def test_secrets_and_endpoints_come_from_the_environment():
@@ -65,11 +79,13 @@ def test_agent_pipelines_start_with_memory_limiter_and_scrub_every_signal():
     agent = yaml.safe_load((COLLECTOR_DIR / "otelcol-agent.yaml").read_text())
     for signal, pipeline in agent["service"]["pipelines"].items():
         assert pipeline["processors"][0] == "memory_limiter", signal
-        assert {"transform/phi", "redaction/phi"} <= set(pipeline["processors"]), signal
+        # our phi processor, not the contrib chain: one pass over every item with the package's policy
+        assert pipeline["processors"][-1] == "phi", signal
+        assert not {"transform/phi", "redaction/phi"} & set(pipeline["processors"]), signal
         assert agent["exporters"][pipeline["exporters"][0]]["sending_queue"]["storage"] == "file_storage/queue"
 
 
-def test_phi_processors_file_matches_the_python_policy_renderer():
+def test_phi_processor_file_matches_the_python_policy_renderer():
     """The committed file is exactly what the default policy renders (header comments aside)."""
     # PYTHONHASHSEED=0: the renderer builds some alternations from sets, so their order follows the hash seed.
     env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_CLINIC_SCRUB")}

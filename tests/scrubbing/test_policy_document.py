@@ -41,3 +41,15 @@ def test_parity_corpus_is_current() -> None:
     assert committed == parity_cases(ScrubPolicy.default(), corpora), (
         "tests/data/phi_parity.jsonl is stale: .venv/bin/python -m otel_clinic.scrubbing.policydoc > tests/data/phi_parity.jsonl"
     )
+
+
+def test_the_collector_embeds_the_current_policy_and_lexicon() -> None:
+    """collector/processor/phiprocessor/embedded/ is compiled into the distribution (phi: {} applies it)."""
+    embedded = REPO / "collector" / "processor" / "phiprocessor" / "embedded"
+    assert (embedded / "phi-policy.json").read_bytes() == (REPO / "collector" / "phi-policy.json").read_bytes(), (
+        "cp collector/phi-policy.json collector/processor/phiprocessor/embedded/"
+    )
+    lexicon = REPO / "otel_clinic" / "scrubbing" / "data" / "names.txt.gz"
+    assert (embedded / "names.txt.gz").read_bytes() == lexicon.read_bytes(), (
+        "cp otel_clinic/scrubbing/data/names.txt.gz collector/processor/phiprocessor/embedded/"
+    )

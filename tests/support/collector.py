@@ -400,13 +400,6 @@ if __name__ == "__main__":
     _serve_sink(int(sys.argv[1]), sys.argv[2] if len(sys.argv) > 2 else "", sys.argv[3] if len(sys.argv) > 3 else None)
 
 
-# Kinds that still pass the agent alone when in-process scrubbing is off: it renders the context and shape
-# detectors but has no free-text engine (bare names, MBIs, member/account/licence numbers and MRNs without a
-# context word, ZIP+4, URL hosts and street names in free text). The Go PHI processor of the Collector issue closes
-# this; the audits then expect zero. SSNs, phones, e-mails, IPs and dates in context must already be gone.
-COLLECTOR_FREE_TEXT_GAPS = frozenset({"name", "mbi", "member_id", "account", "licence", "zip4", "mrn", "url", "address"})
-
-
 def leaked_kinds(report: dict) -> dict[str, set[str]]:
     """sink -> kinds with at least one leak, from an ``otel-clinic audit --json`` report."""
     return {sink: {k for k, n in kinds.items() if n}

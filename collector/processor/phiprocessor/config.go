@@ -11,7 +11,8 @@ import (
 // Config of the phi processor.
 type Config struct {
 	// PolicyFile is the policy document written by `otel-clinic collector-config --policy-document`
-	// (collector/phi-policy.json). Exactly one of PolicyFile and Policy is set.
+	// (collector/phi-policy.json). At most one of PolicyFile and Policy is set; with neither, the policy and
+	// lexicon embedded at build time (the package's default policy) apply.
 	PolicyFile string `mapstructure:"policy_file"`
 	// Policy is the same document inline (JSON text).
 	Policy string `mapstructure:"policy"`
@@ -47,7 +48,7 @@ func (c *Config) document() (*PolicyDocument, error) {
 	case c.Policy != "":
 		return ParsePolicy([]byte(c.Policy))
 	}
-	return nil, errors.New("phi: policy_file (or an inline policy) is required")
+	return ParsePolicy(embeddedPolicy) // the default policy of the commit this distribution was built from
 }
 
 // engines shares one compiled engine (patterns, lexicon, memos) between the traces, logs and metrics
@@ -95,6 +96,9 @@ func (c *Config) newEngine() (*Engine, error) {
 	lexicon := c.NameLexiconFile
 	if lexicon == "" && c.PolicyFile != "" && doc.FreeText.NameLexicon.File != "" {
 		lexicon = filepath.Join(filepath.Dir(c.PolicyFile), "..", filepath.FromSlash(doc.FreeText.NameLexicon.File))
+	}
+	if lexicon == "" && c.PolicyFile == "" && c.Policy == "" {
+		lexicon = embeddedLexiconPath
 	}
 	return NewEngine(doc, key, lexicon)
 }

@@ -2,6 +2,7 @@ package phiprocessor
 
 import (
 	"bufio"
+	"bytes"
 	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
@@ -71,12 +72,18 @@ type nameFinder struct {
 
 // loadLexicon reads names.txt.gz and checks its body against the sha256 the policy document records.
 func loadLexicon(path, wantSHA string) (*nameFinder, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("phi: name lexicon: %w", err)
+	var src io.Reader
+	if path == embeddedLexiconPath {
+		src = bytes.NewReader(embeddedLexicon)
+	} else {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, fmt.Errorf("phi: name lexicon: %w", err)
+		}
+		defer f.Close()
+		src = f
 	}
-	defer f.Close()
-	gz, err := gzip.NewReader(f)
+	gz, err := gzip.NewReader(src)
 	if err != nil {
 		return nil, fmt.Errorf("phi: name lexicon: %w", err)
 	}

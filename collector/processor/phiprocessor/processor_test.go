@@ -60,8 +60,16 @@ func TestConfigRefusesWhatItCannotApply(t *testing.T) {
 	if err := (&Config{Policy: mutatePolicy(t, func(map[string]any) {})}).Validate(); err == nil || !strings.Contains(err.Error(), "name_lexicon_file") {
 		t.Errorf("an inline policy whose free-text rules need names, without a lexicon, must not validate: %v", err)
 	}
-	if err := (&Config{}).Validate(); err == nil {
-		t.Error("a config without a policy must not validate")
+	// With neither policy_file nor policy the embedded default policy and lexicon apply (and must be current).
+	if err := (&Config{}).Validate(); err != nil {
+		t.Errorf("the embedded default policy must validate: %v", err)
+	}
+	embedded, err := (&Config{}).engine()
+	if err != nil || embedded.freeText == nil {
+		t.Fatalf("embedded engine: %v", err)
+	}
+	if got := embedded.ScrubText("created patient amara okafor", nil); got != "created patient [NAME]" {
+		t.Errorf("embedded policy and lexicon: got %q", got)
 	}
 	if err := (&Config{PolicyFile: policyPath, Policy: "{}"}).Validate(); err == nil {
 		t.Error("policy_file and policy together must not validate")
