@@ -155,7 +155,9 @@ def render_phi_processor(policy: ScrubPolicy) -> dict[str, Any]:
     from importlib import resources
 
     lexicon = resources.files("otel_clinic.scrubbing").joinpath("data/names.txt.gz")
-    return {"processors": {"phi": {"policy": render_policy_json(policy), "name_lexicon_file": str(lexicon)}}}
+    # The Collector's config loader reads "$$" as a literal "$" (and "${...}" as an env reference): escape it.
+    inline = render_policy_json(policy).replace("$", "$$")
+    return {"processors": {"phi": {"policy": inline, "name_lexicon_file": str(lexicon)}}}
 
 
 def render_phi_yaml(policy: ScrubPolicy) -> str:

@@ -14,7 +14,7 @@ import yaml
 
 from otel_clinic.cli import main as cli_main
 from otel_clinic.scrubbing import ScrubPolicy, render_collector_processors
-from otel_clinic.scrubbing.collector import REDACTION_NAME, TRANSFORM_NAME, all_regexes
+from otel_clinic.scrubbing.collector import REDACTION_NAME, TRANSFORM_NAME, all_regexes, render_phi_processor
 
 POLICY = ScrubPolicy.default().with_detector("badge", r"BADGE-\d{6}").with_sensitive_keys(["ward"])
 GO_SRC = Path(__file__).parent / "go_regexp_check" / "main.go"
@@ -86,10 +86,17 @@ def test_sensitive_key_pattern_matches_like_the_key_rules() -> None:
 def test_cli_writes_yaml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("OTEL_CLINIC_SCRUB_EXTRA_KEYS", "ward")
     out = tmp_path / "phi.yaml"
-    assert cli_main(["collector-config", "--output", str(out)]) == 0
+    assert cli_main(["collector-config", "--contrib", "--output", str(out)]) == 0
     loaded = yaml.safe_load(out.read_text())
     assert REDACTION_NAME in loaded["processors"] and TRANSFORM_NAME in loaded["processors"]
     assert any("ward" in p for p in loaded["processors"][REDACTION_NAME]["blocked_key_patterns"])
+    # the default output: our phi processor with the custom policy inline and the package's lexicon
+    assert cli_main(["collector-config", "--output", str(out)]) == 0
+    phi = yaml.safe_load(out.read_text())["processors"]["phi"]
+    assert "ward" in json.loads(phi["policy"])["keys"]["sensitive_runs"] and Path(phi["name_lexicon_file"]).is_file()
+    monkeypatch.delenv("OTEL_CLINIC_SCRUB_EXTRA_KEYS")
+    assert cli_main(["collector-config", "--output", str(out)]) == 0
+    assert yaml.safe_load(out.read_text()) == {"processors": {"phi": {}}}  # default policy: the embedded one
     monkeypatch.setenv("OTEL_CLINIC_SCRUB_MODE", "bogus")
     assert cli_main(["collector-config"]) == 2
     assert "OTEL_CLINIC_SCRUB_MODE" in capsys.readouterr().err
@@ -122,6 +129,13 @@ def test_custom_policy_render_loads_into_the_real_collector(tmp_path: Path) -> N
     result = validate(path)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "(?:^LOCKER [0-9]{3}$$)" in config["processors"][REDACTION_NAME]["blocked_values"]  # "$" escaped for confmap
+    # Our phi processor takes the same custom policy inline (it compiles every pattern and refuses what it can't apply).
+    phi_config = {**config, **render_phi_processor(ScrubPolicy.from_env(env)),
+                  "service": {"pipelines": {s: {"receivers": ["otlp"], "processors": ["phi"], "exporters": ["debug"]}
+                                            for s in ("traces", "logs", "metrics")}}}
+    path.write_text(yaml.safe_dump(phi_config, sort_keys=False))
+    result = validate(path)
+    assert result.returncode == 0, result.stderr[-3000:]
     # Guard: the same check rejects a regex Go cannot compile.
     config["processors"][REDACTION_NAME]["blocked_values"] = ["a(?=b)"]
     path.write_text(yaml.safe_dump(config, sort_keys=False))
