@@ -382,8 +382,9 @@ def _case_style(word: str) -> str:
         return "upper"
     if word.islower():
         return "lower"
-    if word[:1].isupper() and word[1:].islower():
-        return "title"
+    parts = [p for p in re.split(r"[-'’]", word) if p]
+    if all(p[:1].isupper() and (len(p) == 1 or p[1:].islower()) for p in parts):
+        return "title"  # Al-Sayed, O'Brien
     return "mixed"
 
 

@@ -129,6 +129,10 @@ def parity_cases(policy: ScrubPolicy, corpus_paths: list[str]) -> list[dict[str,
         ("exception.stacktrace", 'Traceback (most recent call last):\n  File "/app/v.py", line 3, in v\n    int(x)\n'
                                  "ValueError: invalid literal for int() with base 10: '078-05-1120'\n"),
         ("clinic.log.args", "Brandvold"), ("server.address", "clinic.example"), ("clinic.note", "call 555-867-5309"),
+        # words in no list next to a name, in one case style per run (hyphen/apostrophe parts count as Title)
+        ("clinic.note", "lookup Abdulrahman Al-Sayed failed"), ("clinic.note", "WHERE last_name = Al-Sayed, Abdulrahman;"),
+        ("clinic.note", "O'Brien, Sorcha"), ("clinic.note", "xiaoling rantainbroun; KAKAKA KAZUMOR"),
+        ("clinic.note", "Kubernetes SIGTERM received"), ("clinic.note", "offset-naive and offset-aware datetimes"),
     ]
     for key, value in keyed:
         cases.append({"key": key, "input": value, "expected": policy.scrub_attributes({key: value})[key]})

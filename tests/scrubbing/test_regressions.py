@@ -45,3 +45,13 @@ def test_plural_and_added_person_keys_are_redacted_whole():
     out = POLICY.scrub({"patient_ids": [1, 2], "mrns": ["A1"], "guarantor": "Bob Roe", "tokens": 12})
     assert out["patient_ids"] == out["mrns"] == out["guarantor"] == "[REDACTED]"
     assert out["tokens"] == 12
+
+
+def test_title_case_hyphenated_name_with_an_unknown_given_name() -> None:
+    # CI audit find: "Al-Sayed, Abdulrahman" in a SQL breadcrumb (a Title-case compound read as "mixed" case)
+    from otel_clinic.scrubbing import ScrubPolicy
+
+    policy = ScrubPolicy.default()
+    for text in ("lookup Abdulrahman Al-Sayed failed", "WHERE last_name = Al-Sayed, Abdulrahman;", "O'Brien, Sorcha"):
+        out = policy.scrub_text(text)
+        assert "Sayed" not in out and "Abdulrahman" not in out and "Sorcha" not in out, out

@@ -143,11 +143,18 @@ func caseStyle(w string) string {
 	case pyIsLower(w):
 		return "lower"
 	}
-	r, size := utf8.DecodeRuneInString(w)
-	if unicode.IsUpper(r) && pyIsLower(w[size:]) {
-		return "title"
+	// Title case per hyphen/apostrophe part: Al-Sayed, O'Brien (freetext.py _case_style)
+	parts := strings.FieldsFunc(w, func(r rune) bool { return r == '-' || r == '\'' || r == '’' })
+	if len(parts) == 0 {
+		return "mixed"
 	}
-	return "mixed"
+	for _, p := range parts {
+		r, size := utf8.DecodeRuneInString(p)
+		if !unicode.IsUpper(r) || (len(p) > size && !pyIsLower(p[size:])) {
+			return "mixed"
+		}
+	}
+	return "title"
 }
 
 func (f *freeText) unknownRuns(text string, found []span, candidates []string) []span {
