@@ -139,7 +139,6 @@ class FreeTextFilter:
         token: Callable[[str, str], str],
         is_common_word: Callable[[str], bool] | None = None,
     ) -> None:
-        self._names = names
         self.names = names
         self._token = token
         self._common = is_common_word
@@ -190,7 +189,7 @@ class FreeTextFilter:
     # ------------------------------------------------------------------ names
 
     def _mask_names(self, text: str, found: list[str]) -> str:
-        names = self._names
+        names = self.names
         if names is None:
             return text
         if hasattr(names, "scan"):
@@ -303,7 +302,7 @@ class FreeTextFilter:
         stripped = value.strip()
         if not stripped or not any(c.isalpha() for c in stripped):
             return False
-        if self._names is not None and self._names.is_name(stripped):
+        if self.names is not None and self.names.is_name(stripped):
             return True
         return self._quoted(stripped) is MASK
 
@@ -344,7 +343,7 @@ class FreeTextFilter:
         if max(runs, default=0) >= (5 if "_" in word or "/" in word else 4) or _MBI.fullmatch(word):
             return False  # an identifier-shaped number inside ('MRN-00123456', 'p_123456789', an MBI)
         parts = [p for p in _WORD_SPLIT.split(word) if p]
-        if self._names is not None and self._names.is_name(" ".join(parts)):
+        if self.names is not None and self.names.is_name(" ".join(parts)):
             return False
         if _CODE_LITERAL.fullmatch(word) and ("_" in word or "." in word or ":" in word or _CAMEL.search(word)):
             return True  # snake_case, dotted.paths, CamelCase, HTTP_HOST
@@ -470,27 +469,6 @@ _RUN_TOKEN = re.compile(
 _NAME_PARTICLES = frozenset("al el bin ibn abu bint de da di du la le van von der den ter".split())
 _NAME_FLAG = 1  # names.NAME: the lexicon's name bit
 _JOIN = re.compile(r" {1,2}|, ?")  # within one name run: spaces, or the comma of "Last, First"
-_NAME_AFTER = re.compile(r"\[NAME(?::[0-9a-f]{6,16})?\]([ ,]{1,2}[A-Za-zÀ-ÖØ-öø-ÿĀ-ſ'’-]{2,30}){1,3}")
-
-
-def _glued_to_name_placeholder(text: str, names: NameFinderLike) -> list[tuple[int, int]]:
-    """``[NAME] roe``: a context detector took the first name; take the rest of the run too."""
-    if "[NAME" not in text:
-        return []
-    spans = []
-    for m in _NAME_AFTER.finditer(text):
-        start = m.start(1)
-        words = m.group(0)[m.group(0).index("]") + 1 :]
-        # Grow word by word while the words still read as a name (any case: the run is already a name).
-        end = start
-        for w in re.finditer(r"[^ ,]+", words):
-            word = w.group()
-            if not (names.is_name(word) or (word[:1].isupper() and word[1:].islower())):
-                break
-            end = start + w.end()
-        if end > start:
-            spans.append((start + (len(words) - len(words.lstrip(" ,"))), end))
-    return spans
 
 
 # --------------------------------------------------------------------------- stack traces
