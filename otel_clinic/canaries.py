@@ -85,6 +85,9 @@ _DIGITS = re.compile(r"\d+")
 # A run of digit groups joined by the separators identifiers are written with: 078-05-1120, (415) 732-8841,
 # 07/30/1958, 203.0.113.9. Colons and letters break a run (timestamps, hex ids).
 _DIGIT_RUN = re.compile(r"\d+(?:(?:[ \-./]|\) ?|\(|\)-)\d+)*")
+_HEX_ID = re.compile(
+    r"(?<![0-9A-Za-z])(?:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{16,})(?![0-9A-Za-z])"
+)
 _AFTER_PLACEHOLDER = re.compile(r"\]\s{0,2}([^\W_]{3,})")
 _BEFORE_PLACEHOLDER = re.compile(r"([^\W_]{3,})\s{0,2},?\s{0,2}\[")
 
@@ -451,7 +454,10 @@ class Scanner:
                         hit(ids, " ".join(seq[-n:]), view, window[-n][1], m.end())
             # Digit runs (identifiers written with any of the usual separators, or none).
             if self.digit:
-                for m in _DIGIT_RUN.finditer(view):
+                # Ids the sinks generate themselves (UUIDs, long hex: Bugsink's event ids) are not digit runs:
+                # "1a20-4400-9a9c" must not read as "2044009". Blanked, so positions stay the same.
+                digit_view = _HEX_ID.sub(lambda h: " " * len(h.group()), view)
+                for m in _DIGIT_RUN.finditer(digit_view):
                     run = m.group()
                     if len(run) < 5:
                         continue

@@ -176,6 +176,12 @@ def test_scanner_raises_no_false_alarm_on_scrubbed_text_timestamps_and_ids(canar
     noise = (f'{{"timeUnixNano":"17{digits}42","traceId":"5b8efff798038103d269b633813fc60c",'
              '"time":"2026-12-02T06:59:30.835Z","le":"0.005","instance":"127.0.0.1:8000"}')
     assert scanner.scan(noise) == []
+    # a sink's own UUIDs (Bugsink event ids) whose dashed digit groups spell a needle (CI find: "1a20-4400-9a9c")
+    d = next(c for c in canaries.canaries if c.kind == "licence").digit_needles[0]
+    uuid = f"5f037801-1a{d[:2]}-{d[2:6]}-{d[6:]}a9c-9b695f33ffe1"
+    if len(d) == 7:
+        assert scanner.scan(json.dumps({"id": uuid})) == [], uuid
+    assert scanner.scan(f"licence {d}") != []  # the same digits in text are still found
 
 
 def test_scan_text_and_files_report_kind_form_and_channel(tmp_path, canaries):
