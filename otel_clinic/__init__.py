@@ -10,7 +10,7 @@ from typing import Any
 
 from otel_clinic.config import ClinicConfig, SeverityThresholds
 from otel_clinic.errors import ConfigError
-from otel_clinic.signals.business import (
+from otel_clinic.semantics.business import (
     monitor_database_query,
     monitor_performance,
     record_appointment_booked,
@@ -19,10 +19,10 @@ from otel_clinic.signals.business import (
     user_logged_in,
     user_logged_out,
 )
-from otel_clinic.signals.deployment import track_deployment
-from otel_clinic.signals.errors import CATEGORIES, categorize_error, register_error_rule
-from otel_clinic.signals.release import current_release
-from otel_clinic.signals.severity import SEVERITIES, classify_severity
+from otel_clinic.semantics.deployment import track_deployment
+from otel_clinic.semantics.errors import CATEGORIES, categorize_error, register_error_rule
+from otel_clinic.semantics.release import current_release
+from otel_clinic.semantics.severity import SEVERITIES, classify_severity
 from otel_clinic.telemetry import ClinicTelemetry, post_fork, setup, worker_exit
 
 __version__ = "0.1.0"

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from otel_clinic.errors import ConfigError
-from otel_clinic.signals.release import resolve_environment, resolve_release
+from otel_clinic.semantics.release import resolve_environment, resolve_release
 
 DEFAULT_EXCLUDED_PATHS = ("/health/", "/ping/", "/api/health/", "/static/", "/media/", "/admin/")
 EXPORTER_CHOICES = ("otlp", "console", "file", "none")

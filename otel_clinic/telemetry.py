@@ -20,7 +20,7 @@ from otel_clinic.config import ClinicConfig, load_config, sdk_disabled
 from otel_clinic.instruments import Instruments, set_instruments
 from otel_clinic.integrations.logging import LoggingSetup
 from otel_clinic.providers import Providers, build_providers, stamp_new_instance
-from otel_clinic.signals.release import ReleaseInfo, set_current_release
+from otel_clinic.semantics.release import ReleaseInfo, set_current_release
 
 _logger = logging.getLogger("otel_clinic")
 
@@ -338,7 +338,7 @@ def setup(
 
 
 def _register_observables(config: ClinicConfig, meter) -> None:
-    from otel_clinic.signals.deployment import register_deployment_instruments
+    from otel_clinic.semantics.deployment import register_deployment_instruments
 
     register_deployment_instruments(meter)
     if config.health_metrics:

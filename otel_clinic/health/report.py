@@ -19,7 +19,7 @@ def uptime_s() -> float:
 
 def full_body(report: HealthReport, status: Status | None = None) -> dict[str, Any]:
     """The seed-001 shape, extended: {status, version, environment, checks: {...}, timestamp, uptime_s}."""
-    from otel_clinic.signals.release import current_release
+    from otel_clinic.semantics.release import current_release
 
     release = current_release()
     return {
@@ -54,7 +54,7 @@ def render_text(results: dict[str, CheckResult], *, verbose: bool) -> str:
 
 
 def render_json(results: dict[str, CheckResult], overall: Status) -> str:
-    from otel_clinic.signals.release import current_release
+    from otel_clinic.semantics.release import current_release
 
     release = current_release()
     body = {

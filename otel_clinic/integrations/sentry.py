@@ -19,7 +19,7 @@ from typing import Any, Callable
 from opentelemetry import trace
 
 from otel_clinic.config import ClinicConfig
-from otel_clinic.signals.errors import categorize_error
+from otel_clinic.semantics.errors import categorize_error
 
 _logger = logging.getLogger("otel_clinic.sentry")
 

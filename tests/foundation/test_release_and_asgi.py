@@ -3,7 +3,7 @@ import subprocess
 from django.test import AsyncClient
 
 from otel_clinic import testing
-from otel_clinic.signals.release import resolve_environment, resolve_release
+from otel_clinic.semantics.release import resolve_environment, resolve_release
 from tests.foundation.conftest import points, span_by_route
 
 

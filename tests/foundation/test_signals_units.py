@@ -7,8 +7,8 @@ from django.http import Http404
 
 import otel_clinic
 from otel_clinic.config import SeverityThresholds
-from otel_clinic.signals.errors import ErrorRuleRegistry, categorize_error, error_type, registry
-from otel_clinic.signals.severity import classify_severity, thresholds_for_route
+from otel_clinic.semantics.errors import ErrorRuleRegistry, categorize_error, error_type, registry
+from otel_clinic.semantics.severity import classify_severity, thresholds_for_route
 
 
 @pytest.mark.parametrize(
@@ -93,7 +93,7 @@ def test_a_failing_rule_is_skipped_not_raised():
     def broken(status, exc):
         raise RuntimeError("rule bug")
 
-    from otel_clinic.signals.errors import ErrorRule
+    from otel_clinic.semantics.errors import ErrorRule
 
     reg.register(ErrorRule("broken", broken))
     assert reg.categorize(404) == "not_found"

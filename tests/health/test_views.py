@@ -10,7 +10,7 @@ from django.test import RequestFactory
 
 from otel_clinic.health import Status, health_check, views
 from otel_clinic.health.state import configure, reset
-from otel_clinic.signals import release
+from otel_clinic.semantics import release
 
 rf = RequestFactory()
 

@@ -19,6 +19,7 @@ from opentelemetry import trace
 
 from otel_clinic.config import ClinicConfig
 from otel_clinic.instruments import get_instruments
+from otel_clinic.integrations.django.request_state import current_request
 
 _logger = logging.getLogger("otel_clinic.django.db")
 _installed: "QueryObserver | None" = None
@@ -45,8 +46,6 @@ class QueryObserver:
                 _logger.debug("query observation failed", exc_info=True)
 
     def _observe(self, sql: Any, duration_s: float, context: dict) -> None:
-        from otel_clinic.integrations.django.instrumentation import current_request
-
         state = current_request.get()
         if state is not None:
             state.queries += 1

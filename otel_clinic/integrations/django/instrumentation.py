@@ -1,4 +1,4 @@
-"""Django signals on top of opentelemetry-instrumentation-django.
+"""Clinic semantics on top of opentelemetry-instrumentation-django.
 
 We add no timing middleware of our own: the contrib middleware calls our ``request_hook`` and
 ``response_hook``; we stamp a start time in the first, and in the second we name the span by route
@@ -10,11 +10,9 @@ contrib's collected request attributes, so they are never set on the span.
 
 from __future__ import annotations
 
-import contextvars
 import logging
 import re
 import time
-from dataclasses import dataclass
 from typing import Any
 
 from opentelemetry.metrics import NoOpMeterProvider
@@ -22,9 +20,10 @@ from opentelemetry.trace import Span
 
 from otel_clinic.config import ClinicConfig
 from otel_clinic.instruments import get_instruments
+from otel_clinic.integrations.django.request_state import RequestState, current_request
 from otel_clinic.integrations.django.routes import route_template
-from otel_clinic.signals.errors import categorize_error, error_type
-from otel_clinic.signals.severity import classify_severity, thresholds_for_route
+from otel_clinic.semantics.errors import categorize_error, error_type
+from otel_clinic.semantics.severity import classify_severity, thresholds_for_route
 
 _logger = logging.getLogger("otel_clinic.django")
 
@@ -36,18 +35,6 @@ _RAW_URL_ATTRIBUTES = (
 )
 _EXCEPTION_ATTR = "_otel_clinic_exception"
 _STATE_ATTR = "_otel_clinic_state"
-
-
-@dataclass
-class RequestState:
-    started: float
-    method: str
-    queries: int = 0
-    db_seconds: float = 0.0
-
-
-# The state of the request being served in this context; the DB wrapper counts queries into it.
-current_request: contextvars.ContextVar[RequestState | None] = contextvars.ContextVar("otel_clinic_request", default=None)
 
 
 class DjangoHooks:

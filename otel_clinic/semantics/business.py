@@ -14,7 +14,7 @@ from typing import Any, Callable, TypeVar
 from opentelemetry import trace
 
 from otel_clinic.instruments import get_instruments
-from otel_clinic.signals.severity import NORMAL, SLOW, WARNING, CRITICAL
+from otel_clinic.semantics.severity import NORMAL, SLOW, WARNING, CRITICAL
 
 _logger = logging.getLogger("otel_clinic.performance")
 F = TypeVar("F", bound=Callable[..., Any])
