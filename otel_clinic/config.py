@@ -103,6 +103,11 @@ class ClinicConfig:
     sentry_scrub: bool = True
     health_metrics: bool = True
 
+    # Tenants (organisation-scoped metrics): "module:function" called with the request, returning a tenant id or
+    # None; at most tenant_limit distinct tenants per process, the rest are folded into "_other".
+    tenant_resolver: str | None = None
+    tenant_limit: int = 100
+
     def replace(self, **changes: Any) -> "ClinicConfig":
         return dataclasses.replace(self, **changes)
 
@@ -250,6 +255,8 @@ ENV_NAMES: dict[str, str] = {
     "scrub_enabled": "OTEL_CLINIC_SCRUB",
     "sentry_scrub": "OTEL_CLINIC_SENTRY_SCRUB",
     "health_metrics": "OTEL_CLINIC_HEALTH_METRICS",
+    "tenant_resolver": "OTEL_CLINIC_TENANT_RESOLVER",
+    "tenant_limit": "OTEL_CLINIC_TENANT_LIMIT",
 }
 
 _OTLP_ENDPOINT_VARS = (
@@ -261,7 +268,7 @@ _OTLP_ENDPOINT_VARS = (
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _OPTIONAL = frozenset({
     "otlp_endpoint", "prometheus_port", "sampler_arg", "sentry_dsn", "sentry_auth_token", "sentry_org", "sentry_project",
-    "server_address",
+    "server_address", "tenant_resolver",
 })
 # OTEL_RESOURCE_ATTRIBUTES keys that feed config fields (below keywords and OTEL_SERVICE_NAME/OTEL_CLINIC_*,
 # above our defaults), so the resource, Sentry and the health endpoint all report the same values.
@@ -322,6 +329,14 @@ def _parse(key: str, setting: str, raw: Any) -> Any:
         value = _float(setting, raw, maximum=300.0)
         if value <= 0:
             raise ConfigError(setting, raw, "a number of seconds > 0 and <= 300")
+        return value
+    if key == "tenant_limit":
+        return _int(setting, raw, minimum=1)
+    if key == "tenant_resolver":
+        value = str(raw).strip()
+        module, _, func = value.partition(":")
+        if not (module and func and all(p.isidentifier() for p in module.split(".")) and func.isidentifier()):
+            raise ConfigError(setting, raw, "module:function, e.g. myapp.tenants:tenant_for_request")
         return value
     if key == "slow_query_ms":
         return _float(setting, raw)
