@@ -12,6 +12,9 @@ Custom checks::
     @health.health_check(name="pharmacy_api", critical=False)
     def pharmacy() -> health.Status: ...
 
+New kinds of check (selected by name in `checks`, like the built-ins): `health.check_plugin` (see
+`health/plugins.py`).
+
 Gauges: `health.register_instruments(meter)` (setup() calls it).
 """
 
@@ -21,14 +24,15 @@ from otel_clinic.health.checks import (
 )
 from otel_clinic.health.config import HealthSettings
 from otel_clinic.health.instrument import register_instruments
+from otel_clinic.health.plugins import CheckPlugin, check_plugin, plugins
 from otel_clinic.health.registry import HealthRegistry, custom_checks, health_check, register_check
 from otel_clinic.health.result import CheckResult, HealthReport, Outcome, Status
 from otel_clinic.health.runner import HealthRunner
 from otel_clinic.health.state import configure, get_runner, reset
 
 __all__ = [
-    "BrokerCheck", "CacheCheck", "CheckResult", "DatabaseCheck", "DiskCheck", "FunctionCheck", "HealthCheck",
+    "BrokerCheck", "CacheCheck", "CheckPlugin", "CheckResult", "DatabaseCheck", "DiskCheck", "FunctionCheck", "HealthCheck",
     "HealthRegistry", "HealthReport", "HealthRunner", "HealthSettings", "MemoryCheck", "Outcome", "RedisCheck",
-    "Status", "TlsCertificateCheck", "configure", "custom_checks", "get_runner", "health_check",
-    "register_check", "register_instruments", "reset",
+    "Status", "TlsCertificateCheck", "check_plugin", "configure", "custom_checks", "get_runner", "health_check",
+    "plugins", "register_check", "register_instruments", "reset",
 ]

@@ -75,7 +75,7 @@ class CheckResult:
 
 @dataclass(frozen=True)
 class HealthReport:
-    """The results of one round (or the cached subset asked for)."""
+    """The results of one round."""
 
     results: dict[str, CheckResult]
     timestamp: float
@@ -95,10 +95,6 @@ class HealthReport:
     def worst_status(self) -> Status:
         """The most severe status regardless of criticality (used for command exit codes)."""
         return worst(r.status for r in self.results.values())
-
-    def subset(self, names: Any) -> "HealthReport":
-        wanted = set(names)
-        return HealthReport({n: r for n, r in self.results.items() if n in wanted}, self.timestamp)
 
 
 def iso_utc(ts: float) -> str:

@@ -102,10 +102,6 @@ class HealthRunner:
         with self._lock:
             return self._snapshot() if self._cached_at is not None else None
 
-    def is_stale(self) -> bool:
-        with self._lock:
-            return not self._is_fresh(self.cache_interval)
-
     def refresh_in_background(self) -> bool:
         """Start a round in a daemon thread if the cache is stale and nothing is running. Never blocks."""
         with self._lock:
@@ -116,11 +112,6 @@ class HealthRunner:
             self._background = threading.Thread(target=self._background_round, name="health-refresh", daemon=True)
             self._background.start()
             return True
-
-    def invalidate(self) -> None:
-        """Forget cached results (the next report() runs a round)."""
-        with self._lock:
-            self._cached_at = None
 
     def max_timeout(self) -> float:
         return max((c.effective_timeout(self.timeout) for c in self.registry.checks()), default=self.timeout)
@@ -197,7 +188,11 @@ class HealthRunner:
         future.set_result((outcome, time.perf_counter() - begun))
 
     def is_critical(self, check: HealthCheck) -> bool:
-        return check.name in self.critical if self.critical is not None else check.critical
+        """The one criticality rule: an explicit list decides for every check (a listed `redis` covers the
+        `redis.<name>` servers); without one, the check's own flag (its plugin's default, or the decorator's)."""
+        if self.critical is not None:
+            return check.name in self.critical or check.name.partition(".")[0] in self.critical
+        return check.critical
 
     def _result(self, check: HealthCheck, outcome: Outcome, latency: float) -> CheckResult:
         return CheckResult(

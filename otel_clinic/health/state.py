@@ -6,11 +6,8 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from otel_clinic.health.checks import (
-    BrokerCheck, CacheCheck, DatabaseCheck, DiskCheck, MemoryCheck, RedisCheck, TlsCertificateCheck,
-)
-from otel_clinic.errors import ConfigError
-from otel_clinic.health.config import DEFAULT_CRITICAL, SETTING, HealthSettings
+from otel_clinic.health.config import SETTING, HealthSettings
+from otel_clinic.health.plugins import plugins
 from otel_clinic.health.registry import HealthRegistry, custom_checks
 from otel_clinic.health.runner import HealthRunner
 
@@ -30,54 +27,9 @@ def _django_settings() -> Any | None:
 
 
 def build_registry(settings: HealthSettings, django_settings: Any | None = None) -> HealthRegistry:
-    """The built-in checks the settings enable (custom checks are added by the runner owner)."""
-    enabled = settings.checks
-    dj = django_settings
-    broker_url = settings.broker_url or (getattr(dj, "CELERY_BROKER_URL", None) if dj is not None else None)
-
-    def wanted(name: str, configured: bool) -> bool:
-        if enabled is None:
-            return configured
-        if name in enabled and not configured:
-            need = {"database": "Django DATABASES", "cache": "Django CACHES", "redis": "redis_url",
-                    "broker": "broker_url or CELERY_BROKER_URL", "tls_certificate": "tls_hosts",
-                    "memory": "psutil, pip install psutil"}[name]
-            raise ConfigError(f"{SETTING}['checks']", name, f"checks whose configuration is present ({need} missing)")
-        return name in enabled
-
-    registry = HealthRegistry()
-    t = settings.timeout
-    if wanted("database", dj is not None and bool(getattr(dj, "DATABASES", None))):
-        registry.register(DatabaseCheck(settings.databases, timeout=t))
-    if wanted("cache", dj is not None and bool(getattr(dj, "CACHES", None))):
-        registry.register(CacheCheck(settings.caches, timeout=t))
-    if wanted("redis", bool(settings.redis_url or settings.redis_urls)):
-        if settings.redis_url:
-            registry.register(RedisCheck(settings.redis_url, timeout=t))
-        for key, url in (settings.redis_urls or {}).items():
-            registry.register(RedisCheck(url, name=f"redis.{key}", timeout=t))
-    if wanted("broker", bool(broker_url)):
-        registry.register(BrokerCheck(
-            broker_url, queues=settings.broker_queues, worker_ping=settings.broker_worker_ping, timeout=t,
-        ))
-    if wanted("disk", True):
-        registry.register(DiskCheck(settings.disk_paths, warning=settings.disk_warning,
-                                    critical_pct=settings.disk_critical, timeout=t))
-    # psutil is a dependency; an install without it skips the memory check instead of reporting "degraded"
-    # out of the box (naming it in `checks` without psutil is a ConfigError).
-    if wanted("memory", _psutil_available()):
-        registry.register(MemoryCheck(warning=settings.memory_warning, critical_pct=settings.memory_critical,
-                                      timeout=t))
-    if wanted("tls_certificate", bool(settings.tls_hosts)):
-        registry.register(TlsCertificateCheck(
-            settings.tls_hosts, warning_days=settings.tls_warning_days, critical_days=settings.tls_critical_days,
-            ca_file=settings.tls_ca_file, timeout=t,
-        ))
-    # Built-ins take their criticality from the settings; custom checks keep their own flag unless listed.
-    critical = set(settings.critical if settings.critical is not None else DEFAULT_CRITICAL)
-    for check in registry.checks():
-        check.critical = check.name in critical or (check.name.startswith("redis.") and "redis" in critical)
-    return registry
+    """The built-in checks the settings enable, from the plugin registry (custom checks are added by the runner
+    owner)."""
+    return plugins.build(settings, django_settings)
 
 
 def _build(options: Mapping[str, Any] | None, environ: Mapping[str, str] | None,
@@ -86,7 +38,8 @@ def _build(options: Mapping[str, Any] | None, environ: Mapping[str, str] | None,
     registry = build_registry(settings, django_settings)
     runner = HealthRunner(
         registry, timeout=settings.timeout, cache_interval=settings.cache_interval,
-        # An explicit `critical` list is authoritative for custom checks too; otherwise each check's flag counts.
+        # An explicit `critical` list decides for every check (HealthRunner.is_critical); otherwise each check's
+        # own flag: its plugin's default for built-ins, the decorator's for custom checks.
         critical=set(settings.critical) if settings.critical is not None else None,
     )
     return runner, settings
@@ -164,10 +117,3 @@ def _connect_setting_changed() -> None:
     setting_changed.connect(_on_change, weak=False, dispatch_uid="otel_clinic.health.reset")
     _signal_connected = True
 
-
-def _psutil_available() -> bool:
-    try:
-        import psutil  # noqa: F401
-    except ImportError:
-        return False
-    return True

@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from otel_clinic.health.checks.base import HealthCheck
+from otel_clinic.health.plugins import check_plugin
 from otel_clinic.health.redact import safe_url
 from otel_clinic.health.result import Outcome, Status
 
@@ -67,3 +68,14 @@ def _queue_lengths(conn: Any, queues: Sequence[str]) -> dict[str, int]:
             # kombu's redis transport raises for a queue that has never been declared: nothing is waiting.
             lengths[queue] = 0
     return lengths
+
+
+def _broker_url(settings: Any, django_settings: Any) -> str | None:
+    return settings.broker_url or getattr(django_settings, "CELERY_BROKER_URL", None)
+
+
+@check_plugin("broker", critical=True, requires="broker_url or CELERY_BROKER_URL",
+              available=lambda settings, dj: bool(_broker_url(settings, dj)))
+def _broker_checks(settings: Any, django_settings: Any) -> list[HealthCheck]:
+    return [BrokerCheck(_broker_url(settings, django_settings), queues=settings.broker_queues,  # type: ignore[arg-type]
+                        worker_ping=settings.broker_worker_ping, timeout=settings.timeout)]

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from otel_clinic.health.checks.base import HealthCheck
+from otel_clinic.health.plugins import check_plugin
 from otel_clinic.health.redact import redact
 from otel_clinic.health.result import Outcome, Status, worst
 
@@ -64,3 +65,9 @@ class CacheCheck(HealthCheck):
                 pass
         entry["latency_ms"] = round((time.perf_counter() - begun) * 1000.0, 2)
         return entry
+
+
+@check_plugin("cache", critical=True, requires="Django CACHES",
+              available=lambda settings, dj: dj is not None and bool(getattr(dj, "CACHES", None)))
+def _cache_checks(settings: Any, django_settings: Any) -> list[HealthCheck]:
+    return [CacheCheck(settings.caches, timeout=settings.timeout)]

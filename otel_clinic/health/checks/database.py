@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from otel_clinic.health.checks.base import HealthCheck
+from otel_clinic.health.plugins import check_plugin
 from otel_clinic.health.redact import redact
 from otel_clinic.health.result import Outcome, Status, worst
 
@@ -97,3 +98,9 @@ def _pool_usage(wrapper: Any, alias: str) -> float | None:
     stats = pool.get_stats()
     size, available, maximum = stats.get("pool_size", 0), stats.get("pool_available", 0), stats.get("pool_max", 0)
     return (size - available) / maximum if maximum else None
+
+
+@check_plugin("database", critical=True, requires="Django DATABASES",
+              available=lambda settings, dj: dj is not None and bool(getattr(dj, "DATABASES", None)))
+def _database_checks(settings: Any, django_settings: Any) -> list[HealthCheck]:
+    return [DatabaseCheck(settings.databases, timeout=settings.timeout)]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 from urllib.parse import urlsplit
 
 from otel_clinic.health.checks.base import HealthCheck
+from otel_clinic.health.plugins import check_plugin
 from otel_clinic.health.result import Outcome, Status
 
 
@@ -43,3 +45,13 @@ class RedisCheck(HealthCheck):
         if latency > timeout * self.slow_fraction:
             return Outcome(Status.DEGRADED, f"PING {self.target} slow: {latency * 1000:.1f} ms", details)
         return Outcome(Status.OK, f"PING {self.target} in {latency * 1000:.1f} ms", details)
+
+
+@check_plugin("redis", critical=True, requires="redis_url",
+              available=lambda settings, dj: bool(settings.redis_url or settings.redis_urls))
+def _redis_checks(settings: Any, django_settings: Any) -> list[HealthCheck]:
+    # `redis_url` is the check "redis"; each extra server of `redis_urls` is "redis.<name>".
+    checks: list[HealthCheck] = [RedisCheck(settings.redis_url, timeout=settings.timeout)] if settings.redis_url else []
+    checks += [RedisCheck(url, name=f"redis.{key}", timeout=settings.timeout)
+               for key, url in (settings.redis_urls or {}).items()]
+    return checks

@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Sequence
+from typing import Any
 
 from otel_clinic.health.checks.base import HealthCheck, classify
+from otel_clinic.health.plugins import check_plugin
 from otel_clinic.health.result import Outcome, Status, worst
 
 
@@ -60,3 +62,25 @@ class MemoryCheck(HealthCheck):
             f"system memory {system.percent:.1f}% used; process RSS {rss / 2**20:.0f} MiB",
             {"system_used_percent": system.percent, "process_rss_bytes": rss},
         )
+
+
+def _psutil_available(settings: Any = None, django_settings: Any = None) -> bool:
+    try:
+        import psutil  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@check_plugin("disk", critical=False)
+def _disk_checks(settings: Any, django_settings: Any) -> list[HealthCheck]:
+    return [DiskCheck(settings.disk_paths, warning=settings.disk_warning, critical_pct=settings.disk_critical,
+                      timeout=settings.timeout)]
+
+
+# psutil is a dependency; an install without it skips the memory check instead of reporting "degraded" out of
+# the box (naming it in `checks` without psutil is a ConfigError).
+@check_plugin("memory", critical=False, requires="psutil, pip install psutil", available=_psutil_available)
+def _memory_checks(settings: Any, django_settings: Any) -> list[HealthCheck]:
+    return [MemoryCheck(warning=settings.memory_warning, critical_pct=settings.memory_critical,
+                        timeout=settings.timeout)]

@@ -6,8 +6,10 @@ import socket
 import ssl
 import time
 from collections.abc import Sequence
+from typing import Any
 
 from otel_clinic.health.checks.base import HealthCheck
+from otel_clinic.health.plugins import check_plugin
 from otel_clinic.health.redact import redact
 from otel_clinic.health.result import Outcome, Status, worst
 
@@ -70,3 +72,11 @@ class TlsCertificateCheck(HealthCheck):
                 cert = tls.getpeercert()
         not_after = ssl.cert_time_to_seconds(cert["notAfter"])
         return (not_after - time.time()) / 86400.0
+
+
+@check_plugin("tls_certificate", critical=False, requires="tls_hosts",
+              available=lambda settings, dj: bool(settings.tls_hosts))
+def _tls_checks(settings: Any, django_settings: Any) -> list[HealthCheck]:
+    return [TlsCertificateCheck(settings.tls_hosts, warning_days=settings.tls_warning_days,
+                                critical_days=settings.tls_critical_days, ca_file=settings.tls_ca_file,
+                                timeout=settings.timeout)]
