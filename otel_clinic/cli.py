@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Sequence
 
 # Modules that contribute sub-commands; each exposes register(subparsers).
-_COMMAND_MODULES = ("otel_clinic.scrubbing.cli", "otel_clinic.health.cli", "otel_clinic.audit")
+_COMMAND_MODULES = ("otel_clinic.scrubbing.cli", "otel_clinic.health.cli", "otel_clinic.audit", "otel_clinic.ops.cli")
 
 
 def _doctor(args: argparse.Namespace) -> int:
