@@ -17,6 +17,7 @@ import os
 import sys
 import threading
 import time
+import weakref
 from pathlib import Path
 from typing import IO, Any, Callable, Sequence
 
@@ -25,9 +26,29 @@ from opentelemetry.sdk.metrics.export import MetricExporter, MetricExportResult,
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from otel_clinic.config import ClinicConfig
+from otel_clinic.export_files import Rotation, RotatingJsonLinesFile
 from otel_clinic.retry import SHUTDOWN_TIMEOUT_MS, RetryBuffer
 
 _logger = logging.getLogger("otel_clinic.exporters")
+
+
+DROPPED = "clinic.telemetry.dropped"
+# One instrument per meter, whoever asks first (DropCounter here, the scrubbing exporters): the name, unit and
+# description live only here, so no second registration can conflict with them.
+_dropped_counters: "weakref.WeakKeyDictionary[Any, Any]" = weakref.WeakKeyDictionary()
+_dropped_lock = threading.Lock()
+
+
+def dropped_counter(meter: Any) -> Any:
+    """The ``clinic.telemetry.dropped{signal, reason}`` counter of ``meter`` (created on first call only)."""
+    with _dropped_lock:
+        counter = _dropped_counters.get(meter)
+        if counter is None:
+            counter = meter.create_counter(
+                DROPPED, unit="{item}", description="Telemetry items otel_clinic dropped, by signal and reason",
+            )
+            _dropped_counters[meter] = counter
+        return counter
 
 
 class DropCounter:
@@ -37,9 +58,7 @@ class DropCounter:
         self._counter = None
 
     def bind(self, meter) -> None:
-        self._counter = meter.create_counter(
-            "clinic.telemetry.dropped", unit="{item}", description="Telemetry items otel_clinic dropped, by signal and reason"
-        )
+        self._counter = dropped_counter(meter)
 
     def add(self, count: int, signal: str, reason: str) -> None:
         if self._counter is not None and count:
@@ -189,27 +208,10 @@ class LazyMetricExporter(MetricExporter):
 # --- factories ----------------------------------------------------------------------------------------
 
 
-class _JsonLinesFile:
-    """A line-buffered append-only file opened per process (safe after fork)."""
-
-    def __init__(self, path: Path) -> None:
-        self._path = path
-        self._lock = threading.Lock()
-
-    def write(self, text: str) -> int:
-        with self._lock:
-            self._path.parent.mkdir(parents=True, exist_ok=True)
-            with open(self._path, "a", encoding="utf-8") as fh:
-                return fh.write(text)
-
-    def flush(self) -> None:
-        pass
-
-
-def _stream(config: ClinicConfig, kind: str, signal: str) -> IO:
+def _stream(config: ClinicConfig, kind: str, signal: str, rotation: Rotation) -> IO:
     if kind == "console":
         return sys.stdout
-    return _JsonLinesFile(Path(config.export_dir) / f"{signal}.jsonl")  # type: ignore[return-value]
+    return RotatingJsonLinesFile(Path(config.export_dir) / f"{signal}.jsonl", rotation)  # type: ignore[return-value]
 
 
 _OTLP_EXPORTERS = {
@@ -242,7 +244,8 @@ def _otlp_endpoint(config: ClinicConfig, signal: str) -> str | None:
 
 def exporter_factory(config: ClinicConfig, kind: str, signal: str) -> Callable[[], Any]:
     """A zero-argument constructor for one exporter: OTLP (reads its own ``OTEL_EXPORTER_OTLP_*`` settings),
-    or the SDK console exporter writing one JSON object per line to stdout or ``<export_dir>/<signal>.jsonl``."""
+    or the SDK console exporter writing one JSON object per line to stdout or ``<export_dir>/<signal>.jsonl``
+    (0640 files, rotated by size/count, shared safely by worker processes: ``otel_clinic.export_files``)."""
     import importlib
 
     if kind == "otlp":
@@ -252,4 +255,7 @@ def exporter_factory(config: ClinicConfig, kind: str, signal: str) -> Callable[[
         return (lambda: exporter_cls(endpoint=endpoint)) if endpoint else exporter_cls
     module, name = _CONSOLE_EXPORTERS[signal]
     console = getattr(importlib.import_module(module), name)
-    return lambda: console(out=_stream(config, kind, signal), formatter=lambda item: item.to_json(indent=None) + "\n")
+    rotation = Rotation.from_settings(config) if kind == "file" else Rotation()  # bad values fail setup()
+    return lambda: console(
+        out=_stream(config, kind, signal, rotation), formatter=lambda item: item.to_json(indent=None) + "\n"
+    )
