@@ -33,21 +33,23 @@ _logger = logging.getLogger("otel_clinic.exporters")
 
 
 DROPPED = "clinic.telemetry.dropped"
-# One instrument per meter, whoever asks first (DropCounter here, the scrubbing exporters): the name, unit and
-# description live only here, so no second registration can conflict with them.
+# One instrument per MeterProvider, created by whoever asks first (DropCounter.bind, before the scrubbing
+# exporters ask with their own meter): name, unit and description live only here. The SDK's meters of one
+# provider share their measurement consumer; that is the key (the meter itself for other implementations).
 _dropped_counters: "weakref.WeakKeyDictionary[Any, Any]" = weakref.WeakKeyDictionary()
 _dropped_lock = threading.Lock()
 
 
 def dropped_counter(meter: Any) -> Any:
-    """The ``clinic.telemetry.dropped{signal, reason}`` counter of ``meter`` (created on first call only)."""
+    """The ``clinic.telemetry.dropped{signal, reason}`` counter of ``meter``'s provider (created once)."""
+    key = getattr(meter, "_measurement_consumer", None) or meter
     with _dropped_lock:
-        counter = _dropped_counters.get(meter)
+        counter = _dropped_counters.get(key)
         if counter is None:
             counter = meter.create_counter(
                 DROPPED, unit="{item}", description="Telemetry items otel_clinic dropped, by signal and reason",
             )
-            _dropped_counters[meter] = counter
+            _dropped_counters[key] = counter
         return counter
 
 

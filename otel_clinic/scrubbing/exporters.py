@@ -41,9 +41,9 @@ class _Counters:
             self._redactions = meter.create_counter(
                 "clinic.scrub.redactions", unit="{redaction}", description="Values replaced by the PHI scrubber, by detector"
             )
-            self._dropped = meter.create_counter(
-                "clinic.telemetry.dropped", unit="{record}", description="Telemetry records dropped before export"
-            )
+            from otel_clinic.exporters import dropped_counter  # the one owner of the instrument
+
+            self._dropped = dropped_counter(meter)
 
     def record(self, hits: Counter[str], dropped: int) -> None:
         try:

@@ -134,15 +134,18 @@ def test_rotation_settings_from_the_environment_and_their_defaults() -> None:
                                          "OTEL_CLINIC_EXPORT_BACKUPS": "2"}) == Rotation(1_000_000, 2)
 
 
-def test_the_dropped_counter_is_one_instrument_whoever_asks() -> None:
+def test_the_dropped_counter_is_one_instrument_per_provider_whoever_asks() -> None:
     reader = InMemoryMetricReader()
-    meter = MeterProvider(metric_readers=[reader]).get_meter("otel_clinic")
+    provider = MeterProvider(metric_readers=[reader])
     drops = DropCounter()
-    drops.bind(meter)
-    assert dropped_counter(meter) is dropped_counter(meter)
+    drops.bind(provider.get_meter("otel_clinic"))
+    scrub_meter = provider.get_meter("otel_clinic.scrubbing")  # what the scrubbing exporters are given
+    assert dropped_counter(scrub_meter) is dropped_counter(provider.get_meter("otel_clinic"))
     drops.add(2, "traces", "queue_full")
-    dropped_counter(meter).add(3, {"signal": "traces", "reason": "queue_full"})
+    dropped_counter(scrub_meter).add(3, {"signal": "traces", "reason": "queue_full"})
     metrics = [m for rm in reader.get_metrics_data().resource_metrics for sm in rm.scope_metrics for m in sm.metrics]
     (metric,) = [m for m in metrics if m.name == DROPPED]
     (point,) = metric.data.data_points
     assert point.value == 5 and metric.unit == "{item}"
+    other = MeterProvider(metric_readers=[InMemoryMetricReader()]).get_meter("otel_clinic")
+    assert dropped_counter(other) is not dropped_counter(scrub_meter)  # per provider, not global
