@@ -1,11 +1,12 @@
-"""stdlib logging → OpenTelemetry logs, and a JSON stdout formatter carrying trace context and release.
+"""stdlib logging → OpenTelemetry logs, and JSON (or text) stdout formatters carrying trace context and release.
 
 Both keep the record's template (``scrubbing/logtemplates.py``): the body is the format string with typed
 placeholders for its arguments, and the arguments go to ``clinic.log.args`` scrubbed. The OTel bridge
 (opentelemetry-instrumentation-logging's ``LoggingHandler``) sends records through the same exporters as
 spans, so their scrubbing runs in the export thread. The JSON formatter writes one object per line with
 ``trace_id``, ``span_id``, ``service`` and ``release``; it scrubs only what can carry data (the message,
-arguments, exception text, ``extra`` fields), with the engine's memo, since templates repeat.
+arguments, exception text, ``extra`` fields), with the engine's memo, since templates repeat. The text format
+(``OTEL_CLINIC_LOG_FORMAT=text``) renders the same scrubbed fields as one escaped line.
 
 Django's own loggers and Python warnings are rewritten at their source by a logger filter (``django_logs.py``),
 so Django's console handlers and runserver's access lines are covered too.
@@ -34,6 +35,18 @@ _RECORD_FIELDS = frozenset(vars(logging.makeLogRecord({}))) | {
 _PRIMITIVES = (str, bool, int, float, bytes, type(None))
 
 
+# Line breaks and other control characters in a text log line are escaped (log injection: a message carrying
+# "\n" must not forge a second record); Unicode line/paragraph separators and NEL too, which some viewers break on.
+_ESCAPES = {i: f"\\x{i:02x}" for i in (*range(0x20), 0x7F)}
+_ESCAPES.update({ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t", 0x85: "\\x85", 0x2028: "\\u2028",
+                 0x2029: "\\u2029"})
+
+
+def escape_controls(text: str) -> str:
+    """One physical line: control characters and line separators as backslash escapes."""
+    return text.translate(_ESCAPES)
+
+
 class TemplateFormatter(logging.Formatter):
     """Formats a record as its template with typed placeholders (never with its raw arguments)."""
 
@@ -55,7 +68,7 @@ class ScrubbingFormatter(TemplateFormatter):
             text = f"{record.levelname} {record.name}: {engine.scrub_text(record_message(record))}"
             if record.exc_info:
                 text += "\n" + engine.scrub_stacktrace(self.formatException(record.exc_info))
-            return text.replace("\r", "\\r").replace("\n", "\\n")
+            return escape_controls(text)
         except Exception:
             return f"{record.levelname} {record.name}: [UNSCRUBBABLE]"
 
@@ -125,6 +138,30 @@ class ClinicJsonFormatter(JsonFormatter):
         for key, value in extra.items():
             data.setdefault(key, value)
         return data
+
+
+class ClinicTextFormatter(ClinicJsonFormatter):
+    """``OTEL_CLINIC_LOG_FORMAT=text``: the JSON formatter's fields (same scrubbing, same fail-closed fallback),
+    written as one human-readable line: ``<timestamp> <LEVEL> <logger>: <message> key=value ...`` with trace
+    context, arguments, exception text and ``extra`` fields as ``key=value`` (non-strings JSON-encoded), every
+    control character escaped so a record is exactly one line."""
+
+    _HEAD = ("timestamp", "level", "logger", "message")
+
+    def serialize_log_record(self, log_record: dict[str, Any]) -> str:  # type: ignore[override]
+        head = f"{log_record.get('timestamp', '')} {log_record.get('level', '')} {log_record.get('logger', '')}: "
+        parts = [head + str(log_record.get("message", ""))]
+        for key, value in log_record.items():
+            if key in self._HEAD or value in ("", None):
+                continue
+            parts.append(f"{key}={value if isinstance(value, str) else _json(value)}")
+        return escape_controls(" ".join(parts))
+
+
+def _json(value: Any) -> str:
+    import json
+
+    return json.dumps(value, default=str, ensure_ascii=False, separators=(",", ":"))
 
 
 def _iso(created: float) -> str:
@@ -337,13 +374,14 @@ class LoggingSetup:
             self.handlers.append(bridge)
         if config.log_format != "none":
             handler = logging.StreamHandler(stream or sys.stdout)
-            if config.log_format == "json":
-                handler.setFormatter(
-                    ClinicJsonFormatter(
-                        service=config.service_name, release=config.release, environment=config.environment,
-                        scrub_policy=scrub_policy if config.scrub_enabled else None,
-                    )
+            # text and json share the fields and their scrubbing; only the rendering differs.
+            formatter_cls = ClinicJsonFormatter if config.log_format == "json" else ClinicTextFormatter
+            handler.setFormatter(
+                formatter_cls(
+                    service=config.service_name, release=config.release, environment=config.environment,
+                    scrub_policy=scrub_policy if config.scrub_enabled else None,
                 )
+            )
             self.handlers.append(handler)
         for handler in self.handlers:
             # ...and again on our handlers, for records propagated from loggers we did not know by name.
