@@ -77,3 +77,43 @@ def as_promql(query: str) -> tuple[str, str | None]:
     if m:
         return m.group("expr"), None
     return query, None
+
+
+def resolve_variables(prom: Any, dashboard: Mapping[str, Any], optional: frozenset[str] = frozenset()) -> dict[str, str]:
+    """Evaluate the dashboard's query variables in order, like Grafana on load; All -> allValue.
+
+    A variable in `optional` may have no values (its label is not emitted by this data): it then takes its
+    allValue, like Grafana's All with nothing to list."""
+    import time  # local: only the e2e callers need it
+
+    values: dict[str, str] = {}
+    for var in dashboard["templating"]["list"]:
+        if var["type"] != "query":
+            continue
+        selector, label = as_promql(variable_query(var))
+        assert label, f"{dashboard['uid']}: variable {var['name']} is not label_values()"
+        series = prom.series(substitute(selector, values), start=time.time() - 3600)
+        found = sorted({s.get(label) for s in series} - {None})
+        assert found or var["name"] in optional, f"{dashboard['uid']}: variable {var['name']} has no values"
+        if var.get("includeAll"):
+            values[var["name"]] = var.get("allValue") or ".*"
+        else:
+            values[var["name"]] = "clinic/clinic-api" if "clinic/clinic-api" in found else re.escape(found[0])
+        values[f"{var['name']}__values"] = ",".join(found)
+    return values
+
+
+def empty_panels(prom: Any, dashboard: Mapping[str, Any], core_titles: set[str],
+                 optional: frozenset[str] = frozenset()) -> list[str]:
+    """Run every expression of `dashboard` (raises on a PromQL error); return the core panels (target A) and
+    annotations that returned no series."""
+    values = resolve_variables(prom, dashboard, optional)
+    empty = []
+    for query in queries(dashboard):
+        promql, _ = as_promql(query.expr)
+        expr = substitute(promql, values)
+        result = prom.query(expr)
+        core = query.panel is not None and query.panel["title"] in core_titles and query.ref_id == "A"
+        if (core or query.where.startswith("annotation:")) and not result:
+            empty.append(f"{dashboard['uid']} {query.where}: {expr}")
+    return empty

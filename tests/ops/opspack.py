@@ -23,7 +23,10 @@ K8S_DIR = COLLECTOR / "k8s"
 CONTRACTS = REPO / "docs" / "CONTRACTS.md"
 
 SEVERITIES = ("critical", "high", "warning", "info")
-RUNBOOK_URL_BASE = "https://github.com/otel-clinic/otel_clinic/blob/main/collector/runbooks/"
+# Rules render runbook links from Prometheus's external label `runbook_base_url` (prometheus.yml: expanded from
+# OTEL_CLINIC_RUNBOOK_BASE_URL), so no repository path is baked into the rules.
+RUNBOOK_URL_TEMPLATE = "{{ $externalLabels.runbook_base_url }}/"
+PROMETHEUS_YML = COLLECTOR / "prometheus" / "prometheus.yml"
 # Metric families the product itself emits (must match docs/CONTRACTS.md); everything else is external.
 OWN_PREFIXES = ("clinic_", "http_server_", "db_client_")
 

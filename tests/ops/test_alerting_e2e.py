@@ -7,6 +7,7 @@ Only `for:` durations and Alertmanager timers are shortened so the test takes se
 
 from __future__ import annotations
 
+import contextlib
 import time
 from pathlib import Path
 from typing import Any
@@ -21,12 +22,14 @@ from tests.support.promstack import (
     scrape_config,
 )
 
-from .opspack import ALERTMANAGER_DIR, RULES_DIR
+from .opspack import ALERTMANAGER_DIR, PROMETHEUS_YML, RULES_DIR
 from .webhook import WebhookReceiver
 
 pytestmark = [pytest.mark.e2e]
 
 JOB = "clinic/clinic-api"
+RUNBOOK_BASE = "https://runbooks.clinic.test/ops"
+EXPAND_FLAG = "--enable-feature=expand-external-labels"  # ${OTEL_CLINIC_RUNBOOK_BASE_URL} in external_labels
 BASE = f'job="{JOB}",instance="pod-a:9464",deployment_environment_name="prod",service_version="1.4.2"'
 
 
@@ -92,12 +95,21 @@ def stack(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-
     started = time.monotonic()
     with WebhookReceiver() as hook, StaticExporter(lambda: exposition(started)) as exporter:
         with alertmanager(webhook_variant(hook)) as am:
+            # Our prometheus.yml's runbook wiring: the external label expanded from the environment, dropped
+            # from the alert labels sent to Alertmanager.
+            ours = yaml.safe_load(PROMETHEUS_YML.read_text())
             config = {
-                "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-                "alerting": {"alertmanagers": [{"static_configs": [{"targets": [f"127.0.0.1:{am.port}"]}]}]},
+                "global": {"scrape_interval": "1s", "evaluation_interval": "1s",
+                           "external_labels": {"runbook_base_url": ours["global"]["external_labels"]["runbook_base_url"]}},
+                "alerting": {"alert_relabel_configs": ours["alerting"]["alert_relabel_configs"],
+                             "alertmanagers": [{"static_configs": [{"targets": [f"127.0.0.1:{am.port}"]}]}]},
                 "scrape_configs": [scrape_config("clinic-exporter", exporter.target)],
             }
-            with prometheus(config, rule_files=[fast_rules(tmp)]) as prom:
+            with contextlib.ExitStack() as running:
+                with pytest.MonkeyPatch.context() as env:  # only Prometheus's start sees the variable
+                    env.setenv("OTEL_CLINIC_RUNBOOK_BASE_URL", RUNBOOK_BASE)
+                    prom = running.enter_context(
+                        prometheus(config, rule_files=[fast_rules(tmp)], extra_args=[EXPAND_FLAG]))
                 yield prom, am, hook
 
 
@@ -123,7 +135,8 @@ def test_rule_fires_from_scraped_data_and_routes_by_severity(stack) -> None:  # 
         labels = crit[0]["labels"]
         assert labels == {"alertname": "ClinicApiHighErrorRate", "severity": "critical", "service": "clinic-api",
                           "job": JOB, "deployment_environment_name": "prod"}
-        assert crit[0]["annotations"]["runbook_url"].endswith("collector/runbooks/ClinicApiHighErrorRate.md")
+        # Rendered from OTEL_CLINIC_RUNBOOK_BASE_URL; the base-URL label itself is not on the alert (exact labels).
+        assert crit[0]["annotations"]["runbook_url"] == f"{RUNBOOK_BASE}/ClinicApiHighErrorRate.md"
 
     # High p95 latency on two routes: one grouped notification, Slack + email, never PagerDuty.
     for receiver in ("slack-alerts", "email-ops"):

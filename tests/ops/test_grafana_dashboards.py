@@ -40,11 +40,20 @@ CORE_PANELS = {
                                "5xx ratio by release", "p95 latency by release"},
     "clinic-business-kpis": {"Patient operations", "New patients (24 h)", "Appointments booked",
                              "Failed logins (1 h)", "Authentication failures by route"},
+    # Fed by the agent's infrastructure overlays, not by the app: evaluated in tests/collector/test_infra_receivers.py.
+    "clinic-infrastructure": {"CPU busy", "Memory used", "Disk used by mount point", "Load average",
+                              "Network throughput", "Swap used", "Connections vs max", "Connections by state",
+                              "Commits and rollbacks", "Deadlocks", "Database size", "Redis memory used",
+                              "Redis clients", "Redis keyspace hit ratio", "Redis evictions and expirations"},
     "clinic-telemetry-pipeline": {"Received spans", "Received metric points", "Received log records",
                                   "Exported spans", "Exported metric points", "Exported log records",
                                   "Exporter queue fill", "Collector memory"},
 }
 REQUIRED_DASHBOARDS = set(CORE_PANELS)
+APP_DASHBOARDS = sorted(REQUIRED_DASHBOARDS - {"clinic-infrastructure"})  # fed by the app pipeline below
+# The tenant label appears only where the app resolves a tenant (OTEL_CLINIC_TENANT_RESOLVER / set_tenant);
+# without one, the variable lists nothing and takes its All value, like Grafana.
+OPTIONAL_VARIABLES = frozenset({"tenant"})
 
 
 # ---------------------------------------------------------------- static checks (no servers)
@@ -123,38 +132,12 @@ def prom():  # type: ignore[no-untyped-def]
         yield server
 
 
-def resolve_variables(prom: Any, dashboard: dict[str, Any]) -> dict[str, str]:
-    """Evaluate the dashboard's query variables in order, like Grafana on load; All -> allValue."""
-    values: dict[str, str] = {}
-    for var in dashboard["templating"]["list"]:
-        if var["type"] != "query":
-            continue
-        selector, label = grafana.as_promql(grafana.variable_query(var))
-        assert label, f"{dashboard['uid']}: variable {var['name']} is not label_values()"
-        series = prom.series(grafana.substitute(selector, values), start=time.time() - 3600)
-        found = sorted({s.get(label) for s in series} - {None})
-        assert found, f"{dashboard['uid']}: variable {var['name']} has no values"
-        if var.get("includeAll"):
-            values[var["name"]] = var.get("allValue") or ".*"
-        else:
-            values[var["name"]] = "clinic/clinic-api" if "clinic/clinic-api" in found else re.escape(found[0])
-        values[f"{var['name']}__values"] = ",".join(found)
-    return values
-
-
 @needs_stack
 @pytest.mark.e2e
 def test_every_expression_evaluates_and_core_panels_have_data(prom) -> None:  # type: ignore[no-untyped-def]
     empty_core: list[str] = []
-    for uid, dashboard in DASHBOARDS.items():
-        values = resolve_variables(prom, dashboard)
-        for query in grafana.queries(dashboard):
-            promql, label = grafana.as_promql(query.expr)
-            expr = grafana.substitute(promql, values)
-            result = prom.query(expr)  # raises on a parse or evaluation error
-            core_panel = query.panel is not None and query.panel["title"] in CORE_PANELS[uid] and query.ref_id == "A"
-            if (core_panel or query.where.startswith("annotation:")) and not result:
-                empty_core.append(f"{uid} {query.where}: {expr}")
+    for uid in APP_DASHBOARDS:
+        empty_core += grafana.empty_panels(prom, DASHBOARDS[uid], CORE_PANELS[uid], OPTIONAL_VARIABLES)
     assert not empty_core, "core panels without data:\n" + "\n".join(empty_core)
 
 
@@ -163,11 +146,11 @@ def test_every_expression_evaluates_and_core_panels_have_data(prom) -> None:  # 
 def test_variables_see_the_apps_job_and_environment(prom) -> None:  # type: ignore[no-untyped-def]
     from .pipeline import ENVIRONMENT
 
-    values = resolve_variables(prom, DASHBOARDS["clinic-api-performance"])
+    values = grafana.resolve_variables(prom, DASHBOARDS["clinic-api-performance"], OPTIONAL_VARIABLES)
     assert values["job"] == "clinic/clinic-api"
     assert ENVIRONMENT in values["env__values"].split(",")
     assert "api/patients/" in values["route__values"].split(",")
-    pipeline = resolve_variables(prom, DASHBOARDS["clinic-telemetry-pipeline"])
+    pipeline = grafana.resolve_variables(prom, DASHBOARDS["clinic-telemetry-pipeline"])
     assert {"otelcol-agent", "otelcol-gateway"} <= set(pipeline["collector_job__values"].split(","))
 
 

@@ -20,7 +20,7 @@ from .opspack import (
     OWN_PREFIXES,
     RULE_TESTS_DIR,
     RULES_DIR,
-    RUNBOOK_URL_BASE,
+    RUNBOOK_URL_TEMPLATE,
     RUNBOOKS_DIR,
     SEVERITIES,
     alert_rules,
@@ -92,7 +92,7 @@ def test_alert_labels_and_annotations(alert) -> None:  # type: ignore[no-untyped
     assert alert.labels.get("service"), "every alert names the service it is about (routing, grouping)"
     ann = alert.annotations
     assert ann.get("summary") and ann.get("description")
-    assert ann.get("runbook_url") == f"{RUNBOOK_URL_BASE}{alert.name}.md"
+    assert ann.get("runbook_url") == f"{RUNBOOK_URL_TEMPLATE}{alert.name}.md"
     # Flapping guard: only the release marker (info) and burn-rate pairs may fire without 'for'.
     assert alert.rule.get("for") or alert.labels["severity"] == "info"
 

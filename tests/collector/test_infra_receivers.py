@@ -1,0 +1,184 @@
+"""Infrastructure metrics through the real pipeline, all on loopback:
+
+    hostmetrics (this host) + redis receiver (a redis-server started here) + prometheus receiver scraping
+    postgres_exporter (against a PostgreSQL started here)
+      -> agent Collector (otelcol-agent.yaml + phi + the host/redis/postgresql overlays)
+      -> gateway Collector -> Prometheus remote write, with all our rule files loaded.
+
+Each infrastructure alert's value expression (the side compared with the threshold) must return series, so a
+renamed metric or label breaks this test instead of silently never alerting. Credentials: the PostgreSQL
+password reaches postgres_exporter through DATA_SOURCE_PASS_FILE, never a command line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import promql_parser
+import psycopg
+import pytest
+import redis
+import requests
+
+from tests.ops.opspack import alert_rules, metric_names, rule_files
+from tests.support import promstack
+from tests.support.collector import COLLECTOR_DIR, OtlpSink, agent_env, build_collector, collector, gateway_env
+from tests.support.services import postgres_server, redis_server
+
+pytestmark = [pytest.mark.e2e, pytest.mark.services]
+
+POSTGRES_EXPORTER = os.environ.get("OTEL_CLINIC_POSTGRES_EXPORTER_BIN", "/usr/bin/prometheus-postgres-exporter")
+OVERLAYS = [COLLECTOR_DIR / f"otelcol-agent-{name}.yaml" for name in ("host", "redis", "postgresql")]
+HOST = "e2e-host"
+
+# Alerts fed by the infrastructure receivers (their other `or` branches read node_exporter/app metrics).
+INFRA_ALERTS = {
+    "ClinicHostCpuHigh", "ClinicHostMemoryHigh", "ClinicHostDiskFull", "ClinicDbServerConnectionsHigh",
+    "ClinicDbServerConnectionsNearMax", "ClinicCacheHitRatioLow", "ClinicRedisEvicting",
+}
+INFRA_PREFIXES = ("system_", "pg_", "redis_")
+
+
+@contextlib.contextmanager
+def postgres_exporter(dsn_host_port: str, database: str, user: str, password: str) -> Iterator[str]:
+    """postgres_exporter on a free loopback port; yields its host:port. The password goes in a 0600 file."""
+    workdir = Path(tempfile.mkdtemp(prefix="otel-clinic-pgexp-"))
+    pass_file = workdir / "password"
+    pass_file.write_text(password)
+    pass_file.chmod(0o600)
+    port = promstack.free_port()
+    env = {"PATH": os.environ.get("PATH", ""),
+           "DATA_SOURCE_URI": f"{dsn_host_port}/{database}?sslmode=disable",
+           "DATA_SOURCE_USER": user, "DATA_SOURCE_PASS_FILE": str(pass_file)}
+    log = open(workdir / "exporter.log", "wb")
+    proc = subprocess.Popen([POSTGRES_EXPORTER, f"--web.listen-address=127.0.0.1:{port}"],
+                            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                if "pg_up 1" in requests.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text:
+                    break
+            except requests.RequestException:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"postgres_exporter not up:\n{(workdir / 'exporter.log').read_text()[-3000:]}")
+            time.sleep(0.2)
+        yield f"127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+def value_expressions(expr: str) -> list[str]:
+    """The measured side of each `or` branch: `A > 0.9 or B > 0.9` -> [A, B]; `X < 0.7 and Y > 0.1` -> [X]."""
+    def walk(node) -> list[str]:  # type: ignore[no-untyped-def]
+        kind = type(node).__name__
+        if kind == "ParenExpr":
+            return walk(node.expr)
+        if kind == "BinaryExpr":
+            op = str(node.op)
+            if op == "or":
+                return walk(node.lhs) + walk(node.rhs)
+            if op in ("and", "unless"):
+                return walk(node.lhs)
+            if op in (">", "<", ">=", "<=", "==", "!=") and type(node.rhs).__name__ == "NumberLiteral":
+                return walk(node.lhs)
+        return [node.prettify()]
+    return walk(promql_parser.parse(expr))
+
+
+def test_value_expressions_split_branches() -> None:
+    assert value_expressions("a > 1 or (b / c) < 0.5 and d > 0") == ["a", "(b / c)"]
+
+
+@pytest.fixture(scope="module")
+def infra_prom():  # type: ignore[no-untyped-def]
+    build_collector()
+    config = {"global": {"scrape_interval": "2s", "evaluation_interval": "2s"},
+              "storage": {"tsdb": {"out_of_order_time_window": "30m"}}, "scrape_configs": []}
+    with (
+        postgres_server() as pg,
+        redis_server() as rd,
+        postgres_exporter(f"127.0.0.1:{pg.port}", pg.database, pg.user, pg.password) as exporter,
+        OtlpSink() as sink,
+        promstack.prometheus(config, rule_files=rule_files(), remote_write_receiver=True) as prom,
+        collector("gateway", gateway_env(sentry_endpoint=sink.base_url, sentry_key=secrets.token_hex(16),
+                                         remote_write_url=f"{prom.url}/api/v1/write")) as gateway,
+        collector("agent", agent_env([gateway], OTELCOL_INFRA_INTERVAL="1s", OTELCOL_HOST_NAME=HOST,
+                                     OTELCOL_REDIS_ENDPOINT=f"127.0.0.1:{rd.port}",
+                                     OTELCOL_POSTGRESQL_EXPORTER_ENDPOINT=exporter),
+                  extra_configs=OVERLAYS),
+    ):
+        # Some cache traffic (hits and misses) and a committed transaction, so rates are non-zero.
+        client = redis.Redis(host="127.0.0.1", port=rd.port)
+        client.set("k", "v")
+        with psycopg.connect(pg.dsn) as conn:
+            conn.execute("CREATE TABLE IF NOT EXISTS t (x int)")
+            conn.execute("INSERT INTO t VALUES (1)")
+        deadline = time.monotonic() + 40
+        while time.monotonic() < deadline:
+            for key in ("k", "k", "missing"):
+                client.get(key)
+            if prom.query('count(rate(redis_keyspace_hits_total[10s]) > 0)') and prom.query(
+                    'count(rate(system_cpu_time_seconds_total[10s]))') and prom.query('pg_up'):
+                break
+            time.sleep(0.5)
+        yield prom
+
+
+def test_every_infra_metric_family_reaches_prometheus(infra_prom) -> None:  # type: ignore[no-untyped-def]
+    names = set(infra_prom.metric_names())
+    expected = {
+        # host
+        "system_cpu_utilization_ratio", "system_memory_utilization_ratio", "system_filesystem_utilization_ratio",
+        "system_cpu_load_average_1m_ratio", "system_network_io_bytes_total", "system_paging_usage_bytes",
+        # PostgreSQL (postgres_exporter via the prometheus receiver)
+        "pg_stat_activity_count", "pg_settings_max_connections", "pg_stat_database_xact_commit_total",
+        "pg_stat_database_xact_rollback_total", "pg_stat_database_deadlocks_total", "pg_database_size_bytes",
+        # Redis
+        "redis_memory_used_bytes", "redis_clients_connected", "redis_keyspace_hits_total",
+        "redis_keyspace_misses_total", "redis_keys_evicted_total", "redis_maxmemory_bytes",
+    }
+    assert expected <= names, sorted(expected - names)
+    # The exporter's hundreds of pg_settings_* series are dropped at the receiver (only max_connections kept).
+    assert not [n for n in names if n.startswith("pg_settings_") and not n.startswith(
+        ("pg_settings_max_connections", "pg_settings_superuser_reserved_connections"))]
+
+
+def test_series_carry_the_host_identity(infra_prom) -> None:  # type: ignore[no-untyped-def]
+    host = infra_prom.series('system_memory_utilization_ratio{state="used"}')
+    assert host and {s["job"] for s in host} == {"host"} and {s["instance"] for s in host} == {HOST}
+    assert {s["job"] for s in infra_prom.series("redis_clients_connected")} == {"redis"}
+    assert {s["job"] for s in infra_prom.series("pg_up")} == {"postgresql"}
+
+
+def test_each_infra_alert_expression_returns_series(infra_prom) -> None:  # type: ignore[no-untyped-def]
+    rules = [a for a in alert_rules() if a.name in INFRA_ALERTS]
+    assert {a.name for a in rules} == INFRA_ALERTS
+    empty = []
+    for alert in rules:
+        for expr in value_expressions(alert.rule["expr"]):
+            if not all(n.startswith(INFRA_PREFIXES) for n in metric_names(expr)):
+                continue  # a node_exporter / application branch: not fed by these receivers
+            if not infra_prom.query(expr):
+                empty.append(f"{alert.name}: {expr}")
+    assert not empty, "no series for:\n" + "\n".join(empty)
+
+
+def test_rules_evaluate_without_errors(infra_prom) -> None:  # type: ignore[no-untyped-def]
+    broken = [f"{r['name']}: {r.get('lastError')}" for g in infra_prom.rules() for r in g["rules"]
+              if r["health"] == "err"]
+    assert not broken, broken
