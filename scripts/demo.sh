@@ -16,6 +16,9 @@ export OTEL_CLINIC_EXPORT_DIR="$out" OTEL_CLINIC_PROMETHEUS=true OTEL_METRIC_EXP
 health_token="${OTEL_CLINIC_HEALTH_TOKEN:-demo-health-token}"
 metrics_token="${OTEL_CLINIC_METRICS_TOKEN:-demo-metrics-token}"
 export OTEL_CLINIC_HEALTH_TOKEN="$health_token" OTEL_CLINIC_METRICS_TOKEN="$metrics_token"
+# The example app needs a SECRET_KEY outside DEBUG: a random one per run, through the environment.
+DJANGO_SECRET_KEY="${DJANGO_SECRET_KEY:-$("$root/.venv/bin/python" -c 'import secrets; print(secrets.token_urlsafe(50))')}"
+export DJANGO_SECRET_KEY
 cd examples/clinic
 "$root/.venv/bin/python" manage.py migrate -v 0
 "$root/.venv/bin/python" manage.py runserver --noreload "127.0.0.1:$port" > "$out.stdout.log" 2>&1 &

@@ -132,7 +132,12 @@ wait_http "http://$host:$agent_health/" "agent collector"
 wait_http "http://$host:$prom_port/-/ready" "Prometheus"
 wait_http "http://$host:$am_port/-/ready" "Alertmanager"
 
-# The example app: 2 gunicorn workers, OTLP/gRPC to the agent, metrics every 5s.
+# The example app: 2 gunicorn workers, OTLP/gRPC to the agent, metrics every 5s. Its Django SECRET_KEY is random
+# per state directory, in a 0600 file (the example refuses to start without one outside DEBUG).
+mkdir -p "$state/app"
+[[ -s "$state/app/django-secret-key" ]] ||
+  (umask 077 && "$python" -c 'import secrets; print(secrets.token_urlsafe(50))' >"$state/app/django-secret-key")
+export DJANGO_SECRET_KEY_FILE="$state/app/django-secret-key"
 export DJANGO_SETTINGS_MODULE=clinic_site.settings CLINIC_SQLITE_PATH="$state/app/clinic.sqlite3" \
   OTEL_EXPORTER_OTLP_ENDPOINT="http://$host:$agent_grpc" OTEL_EXPORTER_OTLP_PROTOCOL=grpc OTEL_SERVICE_NAME=clinic-api \
   OTEL_CLINIC_ENVIRONMENT="${OTEL_CLINIC_ENVIRONMENT:-quickstart}" OTEL_CLINIC_RELEASE="${OTEL_CLINIC_RELEASE:-quickstart}" \

@@ -8,6 +8,7 @@ subprocess.
 from __future__ import annotations
 
 import os
+import secrets
 import sys
 import tempfile
 from pathlib import Path
@@ -23,6 +24,8 @@ for _var in list(os.environ):
     if _var.startswith(("OTEL_", "SENTRY_")):
         del os.environ[_var]
 os.environ["DJANGO_SETTINGS_MODULE"] = "clinic_site.settings"
+# The example app requires a SECRET_KEY outside DEBUG; tests (and the app processes they start) get a random one.
+os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(50))
 # The in-process /metrics view answers nobody by default; the test client (127.0.0.1, no proxy headers) may read it.
 os.environ["OTEL_CLINIC_METRICS_ALLOWED_NETWORKS"] = "127.0.0.0/8"
 os.environ["CLINIC_SQLITE_PATH"] = str(_TMP / "clinic.sqlite3")

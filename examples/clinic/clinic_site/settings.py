@@ -4,8 +4,34 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "example-clinic-not-secret")
 DEBUG = os.environ.get("DJANGO_DEBUG", "0") == "1"
+
+
+def _secret_key() -> str:
+    """DJANGO_SECRET_KEY, or the contents of the file named by DJANGO_SECRET_KEY_FILE (a mounted Secret).
+    Required outside DEBUG: a known key lets anyone forge sessions and password-reset tokens."""
+    key = os.environ.get("DJANGO_SECRET_KEY", "")
+    path = os.environ.get("DJANGO_SECRET_KEY_FILE", "")
+    if not key and path:
+        try:
+            key = Path(path).read_text().strip()
+        except OSError as exc:
+            from django.core.exceptions import ImproperlyConfigured
+
+            raise ImproperlyConfigured(f"DJANGO_SECRET_KEY_FILE={path!r} cannot be read: {exc.strerror}") from None
+    if key:
+        return key
+    if DEBUG:
+        return "example-clinic-dev-only-not-secret"  # DJANGO_DEBUG=1 on a developer's machine only
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        "DJANGO_SECRET_KEY (or DJANGO_SECRET_KEY_FILE) must be set unless DJANGO_DEBUG=1; generate one with "
+        "python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+    )
+
+
+SECRET_KEY = _secret_key()
 ALLOWED_HOSTS = ["*"]
 
 INSTALLED_APPS = [
