@@ -17,7 +17,7 @@
    backend is unreachable or the injection did not happen, 0 otherwise. `--json FILE` writes the same as JSON.
 
     otel-clinic audit --base-url http://127.0.0.1:8000 --prometheus http://127.0.0.1:9090 \\
-        --bugsink http://127.0.0.1:8001 --bugsink-token TOKEN \\
+        --bugsink http://127.0.0.1:8001 --bugsink-token-file var/bugsink.token \\
         --sentry-otlp var/quickstart/sentry-otlp.jsonl --files var/quickstart/logs \\
         --stdout-file var/quickstart/app.stdout.log --stderr-file var/quickstart/app.stderr.log \\
         --collector-output var/quickstart/agent.log var/quickstart/gateway.log --json audit.json
@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 import unicodedata
@@ -362,6 +363,16 @@ def run_audit(args: argparse.Namespace) -> int:
     return exit_code
 
 
+def _secret(path: str | None, env_var: str) -> str | None:
+    """A secret from a file (first line) or the environment, never from argv."""
+    if path:
+        try:
+            return Path(path).read_text().strip() or None
+        except OSError:
+            return None
+    return os.environ.get(env_var) or None
+
+
 def _run(args: argparse.Namespace, out: Any, report: dict[str, Any]) -> int:
     if args.canaries:
         canaries = CanarySet.from_json(json.loads(Path(args.canaries).read_text()))
@@ -382,9 +393,17 @@ def _run(args: argparse.Namespace, out: Any, report: dict[str, Any]) -> int:
         print("audit: no sink given (--prometheus, --bugsink, --files, --sentry-otlp, --stdout-file, "
               "--stderr-file, --collector-output)", file=sys.stderr)
         return 2
-    if args.bugsink and not args.bugsink_token:
-        print("audit: --bugsink needs --bugsink-token", file=sys.stderr)
+    if args.bugsink_token is not None:
+        print("audit: --bugsink-token is refused: a token on the command line is visible to every local user "
+              "(ps, /proc/*/cmdline, shell history); set BUGSINK_TOKEN or pass --bugsink-token-file", file=sys.stderr)
         return 2
+    bugsink_token = None
+    if args.bugsink:
+        bugsink_token = _secret(args.bugsink_token_file, "BUGSINK_TOKEN")
+        if not bugsink_token:
+            print("audit: --bugsink needs a token: BUGSINK_TOKEN or --bugsink-token-file (readable, non-empty)",
+                  file=sys.stderr)
+            return 2
     if args.base_url:
         inj = inject(args.base_url, canaries, concurrency=args.concurrency)
         report["injection"] = asdict(inj)
@@ -420,7 +439,7 @@ def _run(args: argparse.Namespace, out: Any, report: dict[str, Any]) -> int:
     if args.prometheus:
         scan("prometheus", prometheus_documents(args.prometheus))
     if args.bugsink:
-        scan("bugsink", bugsink_documents(args.bugsink, args.bugsink_token, args.bugsink_project))
+        scan("bugsink", bugsink_documents(args.bugsink, bugsink_token, args.bugsink_project))
     for name, paths in file_sinks:
         missing = [p for p in paths if not Path(p).exists()]
         if missing:
@@ -478,7 +497,10 @@ def register(subparsers: Any) -> None:
                         help="exit 2 when a sink (other than --stderr-file) shows no trace of the audit's own traffic")
     parser.add_argument("--prometheus", help="Prometheus base URL: every label name and value is checked")
     parser.add_argument("--bugsink", help="Bugsink (Sentry-protocol) base URL: every event of every issue is checked")
-    parser.add_argument("--bugsink-token", help="Bugsink API token (bugsink-manage create_auth_token)")
+    parser.add_argument("--bugsink-token-file",
+                        help="file holding the Bugsink API token (bugsink-manage create_auth_token); default: the "
+                             "BUGSINK_TOKEN environment variable")
+    parser.add_argument("--bugsink-token", help=argparse.SUPPRESS)  # refused with the reason (secrets never in argv)
     parser.add_argument("--bugsink-project", type=int, help="only this Bugsink project id")
     parser.add_argument("--files", nargs="*", default=[], help="log files or directories (recursive)")
     parser.add_argument("--sentry-otlp", nargs="*", default=[],

@@ -154,7 +154,7 @@ pids+=($!)
 
 sink_audit="" bugsink_audit=""
 if [[ -f "$state/sentry-otlp.jsonl" ]]; then sink_audit=" --sentry-otlp $state/sentry-otlp.jsonl"; fi
-if [[ -n "${SENTRY_DSN:-}" ]]; then bugsink_audit=" --bugsink URL --bugsink-token TOKEN (a Bugsink behind SENTRY_DSN)"; fi
+if [[ -n "${SENTRY_DSN:-}" ]]; then bugsink_audit=" --bugsink URL --bugsink-token-file FILE (or BUGSINK_TOKEN; a Bugsink behind SENTRY_DSN)"; fi
 cat <<EOF
 
 otel_clinic quick start is up (state and logs: $state)

@@ -305,7 +305,9 @@ def test_cli_scans_with_saved_canaries_and_writes_json_to_stdout(tmp_path):
 def test_cli_exits_2_without_a_sink_when_one_is_unreachable_or_the_app_lacks_probes(tmp_path):
     assert _cli("--seed", "1").returncode == 2
     assert _cli("--seed", "1", "--prometheus", "http://127.0.0.1:9").returncode == 2
-    assert _cli("--seed", "1", "--bugsink", "http://127.0.0.1:9", "--bugsink-token", "x").returncode == 2
+    (tmp_path / "token").write_text("x")
+    assert _cli("--seed", "1", "--bugsink", "http://127.0.0.1:9", "--bugsink-token-file", str(tmp_path / "token")
+                ).returncode == 2
     assert _cli("--seed", "1", "--files", str(tmp_path / "missing")).returncode == 2
     assert _cli("--seed", "1", "--channels", "nope", "--files", str(tmp_path)).returncode == 2
     with _Recorder(probes=False) as server:
@@ -400,7 +402,9 @@ def test_audit_finds_no_canary_on_the_quickstart_stack_with_in_process_scrubbing
 
     with bugsink_server() as bugsink:
         with _quickstart(tmp_path / "on", scrub=True, sentry_dsn=bugsink.dsn) as ports:
-            run = _audit(tmp_path / "on", ports, "--bugsink", bugsink.url, "--bugsink-token", bugsink.token,
+            (tmp_path / "bugsink.token").write_text(bugsink.token)
+            run = _audit(tmp_path / "on", ports, "--bugsink", bugsink.url,
+                         "--bugsink-token-file", str(tmp_path / "bugsink.token"),
                          "--stdout-file", str(tmp_path / "on" / "app.stdout.log"),
                          "--stderr-file", str(tmp_path / "on" / "app.stderr.log"))
     assert run.report.get("injection", {}).get("probes_available"), run.result.stderr

@@ -86,8 +86,9 @@ def run(stack, tmp_path_factory) -> E2ERun:
         sink_dump = tmp / "sentry-otlp-sink.bin"
         sink_dump.write_bytes(stack.sink.raw_bytes())
         events = bugsink.events()
+        (tmp / "bugsink.token").write_text(bugsink.token)
         audit_on = _audit_cli(
-            seed_on, "--prometheus", prom.url, "--bugsink", bugsink.url, "--bugsink-token", bugsink.token,
+            seed_on, "--prometheus", prom.url, "--bugsink", bugsink.url, "--bugsink-token-file", str(tmp / "bugsink.token"),
             "--files", str(stack.log_dir), str(sink_dump),
         )
     return E2ERun(release, environment, summary, expected, events, audit_on, sink_dump)
