@@ -97,6 +97,8 @@ class RotatingJsonLinesFile:
         self._pending: list[str] = []
         self._pending_chars = 0
         self._lock = threading.Lock()
+        self._lock_handle: tuple[int | None, int] = (None, 0)  # (lock file fd, pid that opened it)
+        self._checked = False  # the data file's mode was checked (narrowed) in this process
 
     def write(self, text: str) -> int:
         with self._lock:
@@ -115,13 +117,12 @@ class RotatingJsonLinesFile:
             return
         data = "".join(self._pending).encode("utf-8")
         self._pending, self._pending_chars = [], 0
-        ensure_private_dir(self.path.parent)
-        lock_fd = _open_private(self._lock_path, os.O_RDWR)
+        lock_fd = self._lock_fd()
+        if fcntl is not None:
+            fcntl.flock(lock_fd, fcntl.LOCK_EX)
         try:
-            if fcntl is not None:
-                fcntl.flock(lock_fd, fcntl.LOCK_EX)
             self._rotate_if_needed(len(data))
-            fd = _open_private(self.path, os.O_WRONLY | os.O_APPEND)
+            fd = self._open_data()
             try:
                 view = memoryview(data)
                 while view:
@@ -129,7 +130,35 @@ class RotatingJsonLinesFile:
             finally:
                 os.close(fd)
         finally:
-            os.close(lock_fd)  # releases the flock
+            if fcntl is not None:
+                fcntl.flock(lock_fd, fcntl.LOCK_UN)
+
+    def _lock_fd(self) -> int:
+        # Kept open between batches, but never across a fork: a flock belongs to the open file description, which
+        # a child shares with its parent, so the child opens its own. Re-opened if someone deleted the file.
+        fd, pid = self._lock_handle
+        if fd is not None and pid == os.getpid():
+            try:
+                if os.fstat(fd).st_nlink > 0:
+                    return fd
+            except OSError:
+                pass
+            os.close(fd)
+        ensure_private_dir(self.path.parent)
+        fd = _open_private(self._lock_path, os.O_RDWR)
+        self._lock_handle = (fd, os.getpid())
+        return fd
+
+    def _open_data(self) -> int:
+        if self._checked:
+            try:
+                return os.open(self.path, os.O_WRONLY | os.O_APPEND | getattr(os, "O_CLOEXEC", 0))
+            except FileNotFoundError:
+                pass  # rotated away (we create the next one) or the directory was removed
+        ensure_private_dir(self.path.parent)
+        fd = _open_private(self.path, os.O_WRONLY | os.O_APPEND)
+        self._checked = True  # a file we created, or narrowed once: later opens need no check
+        return fd
 
     def _rotate_if_needed(self, incoming: int) -> None:
         limit = self.rotation.max_bytes
