@@ -85,7 +85,8 @@ def track_deployment(
     """Record a deployment: log event + gauges, and Sentry release/deploy when Sentry API settings exist.
 
     Sentry settings default to the active config (``SENTRY_AUTH_TOKEN``, ``SENTRY_ORG``, ``SENTRY_PROJECT``,
-    ``SENTRY_URL``). Failures of the Sentry API are logged and returned, never raised.
+    ``SENTRY_URL``). Failures of the Sentry API are logged and returned, never raised; a ``SENTRY_URL`` that is
+    not https (plain http only for a loopback host) raises ConfigError before the token is sent anywhere.
     """
     if not version or not environment:
         raise ValueError("track_deployment needs a version and an environment")
