@@ -109,6 +109,9 @@ def production_pipeline() -> Iterator[promstack.PrometheusServer]:
             "OTEL_BSP_SCHEDULE_DELAY": "500",
             "OTEL_CLINIC_RELEASE": RELEASE,
             "OTEL_CLINIC_ENVIRONMENT": ENVIRONMENT,
+            # Two tenants by route (tests/ops/tenant_resolver.py) for the tenant variable and panels.
+            "OTEL_CLINIC_TENANT_RESOLVER": "tests.ops.tenant_resolver:by_route",
+            "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p),
         }
         with clinic_app(workdir, otlp) as (url, _):
             drive_traffic(url)

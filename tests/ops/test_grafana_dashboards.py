@@ -29,6 +29,7 @@ VARIABLE_NAMES = sorted({v["name"] for d in DASHBOARDS.values() for v in d["temp
 # Panels that must show data after one load-generator run through the real pipeline (target A of each).
 CORE_PANELS = {
     "clinic-api-performance": {
+        "Request rate by tenant", "5xx error ratio by tenant", "p95 latency by tenant",
         "Request rate by route", "5xx error ratio", "Responses by status code", "Error categories",
         "p50 latency by route", "p95 latency by route", "p99 latency by route", "Severity mix",
         "In-flight requests", "Requests slower than 500 ms", "Availability burn rate (99.9%)",
@@ -52,7 +53,8 @@ CORE_PANELS = {
 REQUIRED_DASHBOARDS = set(CORE_PANELS)
 APP_DASHBOARDS = sorted(REQUIRED_DASHBOARDS - {"clinic-infrastructure"})  # fed by the app pipeline below
 # The tenant label appears only where the app resolves a tenant (OTEL_CLINIC_TENANT_RESOLVER / set_tenant);
-# without one, the variable lists nothing and takes its All value, like Grafana.
+# without one, the variable lists nothing and takes its All value, like Grafana. (The pipeline's app does
+# resolve tenants, and test_variables_see_the_apps_job_and_environment requires them.)
 OPTIONAL_VARIABLES = frozenset({"tenant"})
 
 
@@ -150,6 +152,8 @@ def test_variables_see_the_apps_job_and_environment(prom) -> None:  # type: igno
     assert values["job"] == "clinic/clinic-api"
     assert ENVIRONMENT in values["env__values"].split(",")
     assert "api/patients/" in values["route__values"].split(",")
+    # The pipeline's app resolves two tenants by route (tests/ops/tenant_resolver.py).
+    assert {"org-patients", "org-other"} <= set(values["tenant__values"].split(","))
     pipeline = grafana.resolve_variables(prom, DASHBOARDS["clinic-telemetry-pipeline"])
     assert {"otelcol-agent", "otelcol-gateway"} <= set(pipeline["collector_job__values"].split(","))
 
