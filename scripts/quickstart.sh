@@ -63,9 +63,11 @@ wait_http() {  # wait_http URL NAME
 }
 
 # Prometheus: remote-write receiver for the gateway, rules from collector/prometheus/rules.
+# Runbook links: prometheus.yml expands OTEL_CLINIC_RUNBOOK_BASE_URL into the runbook_base_url external label.
+OTEL_CLINIC_RUNBOOK_BASE_URL="${OTEL_CLINIC_RUNBOOK_BASE_URL:-file://$repo/collector/runbooks}" \
 prometheus --config.file="$repo/collector/prometheus/prometheus.yml" --storage.tsdb.path="$state/prometheus" \
   --web.listen-address="$host:$prom_port" --web.enable-remote-write-receiver --web.enable-lifecycle \
-  >"$state/prometheus.log" 2>&1 &
+  --enable-feature=expand-external-labels >"$state/prometheus.log" 2>&1 &
 pids+=($!)
 
 # Alertmanager: the production routing needs secrets, so the quick start uses a local no-op receiver.
