@@ -24,6 +24,7 @@ from otel_clinic.semantics.errors import CATEGORIES, categorize_error, register_
 from otel_clinic.semantics.release import current_release
 from otel_clinic.semantics.severity import SEVERITIES, classify_severity
 from otel_clinic.telemetry import ClinicTelemetry, post_fork, setup, worker_exit
+from otel_clinic.tenants import set_tenant
 
 __version__ = "0.1.0"
 
@@ -31,7 +32,7 @@ __all__ = [
     "CATEGORIES", "SEVERITIES", "ClinicConfig", "ClinicTelemetry", "ConfigError", "ScrubPolicy", "SeverityThresholds",
     "categorize_error", "classify_severity", "current_release", "get_telemetry", "monitor_database_query",
     "monitor_performance", "post_fork", "worker_exit", "record_appointment_booked", "record_patient_operation",
-    "record_prescription_created", "register_error_rule", "scrub", "setup", "track_deployment", "user_logged_in",
+    "record_prescription_created", "register_error_rule", "scrub", "set_tenant", "setup", "track_deployment", "user_logged_in",
     "user_logged_out",
 ]
 

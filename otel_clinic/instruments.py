@@ -79,6 +79,14 @@ class Instruments:
         self.prescriptions_created = meter.create_counter(
             "clinic.prescriptions.created", unit="{prescription}", description="Prescriptions created."
         )
+        self.tenant_folded = meter.create_counter(
+            "clinic.tenant.folded", unit="{tenant}",
+            description="Tenant attributions reported as _other (over OTEL_CLINIC_TENANT_LIMIT distinct tenants).",
+        )
+        self.tenant_resolver_errors = meter.create_counter(
+            "clinic.tenant.resolver_errors", unit="{error}",
+            description="Exceptions raised by the OTEL_CLINIC_TENANT_RESOLVER function (the request went on).",
+        )
         self.active_users = meter.create_up_down_counter(
             "clinic.users.active", unit="{user}", description="Users currently active (logged-in sessions)."
         )

@@ -177,14 +177,21 @@ def _bounded(work: Callable[[], bool], budget_ms: float) -> bool:
 
 
 def _uninstrument(handle: "ClinicTelemetry") -> None:
-    """Undo every patch setup() made: Django (hooks, middleware, deferred patch) and the contrib instrumentors."""
-    if handle.config.instrument_django:
+    """Undo every patch setup() made: Django (``ClinicDjangoInstrumentor``: middleware, hooks, DB/cache wrappers,
+    receivers, deferred patch), the contrib instrumentors and the tenant scope (resolver, Celery signals)."""
+    if handle.config.instrument_django and "django" in sys.modules:
         try:
             from otel_clinic.integrations.django.instrumentation import uninstrument_django
 
             uninstrument_django()
         except Exception:
             _logger.debug("Django uninstrumentation failed", exc_info=True)
+    try:
+        from otel_clinic import tenants
+
+        tenants.unconfigure()
+    except Exception:
+        _logger.debug("tenant unconfigure failed", exc_info=True)
     for instrumentor in handle.instrumented:
         try:
             if instrumentor.is_instrumented_by_opentelemetry:
@@ -297,6 +304,7 @@ def setup(
             _logger.info("otel_clinic: OTEL_SDK_DISABLED=true, telemetry is off (setup() installed nothing)")
             return _state.handle  # type: ignore[return-value]
         config = load_config(overrides)
+        _configure_tenants(config)  # loads OTEL_CLINIC_TENANT_RESOLVER: a bad one fails here, before any install
         # New HTTP semantic conventions (http.server.request.duration in seconds, http.route); must be set
         # before any instrumentor initialises.
         os.environ.setdefault("OTEL_SEMCONV_STABILITY_OPT_IN", "http")
@@ -351,7 +359,14 @@ def _register_observables(config: ClinicConfig, meter) -> None:
             register(meter)
 
 
+def _configure_tenants(config: ClinicConfig) -> None:
+    from otel_clinic import tenants
+
+    tenants.configure(config)
+
+
 def _instrument_django(config: ClinicConfig, tracer_provider) -> None:
+    """``ClinicDjangoInstrumentor`` owns every Django patch; ``shutdown()`` undoes them through it."""
     try:
         import django  # noqa: F401
     except ImportError:

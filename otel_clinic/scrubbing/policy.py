@@ -43,6 +43,7 @@ DEFAULT_METRIC_ATTRIBUTE_KEYS: frozenset[str] = frozenset(
         "clinic.severity", "error.category", "clinic.operation", "clinic.appointment.type",
         "service.version", "deployment.environment.name", "signal", "reason", "detector",
         "check", "clinic.health.critical", "queue",
+        "clinic.tenant",  # bounded by OTEL_CLINIC_TENANT_LIMIT (otel_clinic.tenants); values are still scanned
     }
 )
 

@@ -1,7 +1,8 @@
 """Business-metric helpers and the seeds' monitoring decorators, as thin wrappers over OTel instruments.
 
 Attributes are bounded: operation kinds and appointment types come from small fixed sets (anything else is
-recorded as ``other``), never from user input such as patient ids.
+recorded as ``other``), never from user input such as patient ids; the counters carry ``clinic.tenant`` of the
+current request or task (at most ``OTEL_CLINIC_TENANT_LIMIT`` values, see ``otel_clinic.tenants``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from typing import Any, Callable, TypeVar
 from opentelemetry import trace
 
 from otel_clinic.instruments import get_instruments
+from otel_clinic.tenants import ATTRIBUTE as TENANT_ATTRIBUTE
+from otel_clinic.tenants import current_tenant
 from otel_clinic.semantics.severity import NORMAL, SLOW, WARNING, CRITICAL
 
 _logger = logging.getLogger("otel_clinic.performance")
@@ -25,6 +28,15 @@ APPOINTMENT_TYPES = frozenset({"consultation", "follow_up", "procedure", "telehe
 
 def _bounded(value: str, allowed: frozenset[str]) -> str:
     return value if value in allowed else "other"
+
+
+def _tenant_attrs(attrs: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``attrs`` plus ``clinic.tenant`` of the current request or task (bounded by the tenant guard)."""
+    attrs = attrs if attrs is not None else {}
+    tenant = current_tenant()
+    if tenant is not None:
+        attrs[TENANT_ATTRIBUTE] = tenant
+    return attrs
 
 
 def _never_raises(func: F) -> F:
@@ -42,17 +54,19 @@ def _never_raises(func: F) -> F:
 
 @_never_raises
 def record_patient_operation(operation: str) -> None:
-    get_instruments().patient_operations.add(1, {"clinic.operation": _bounded(operation, PATIENT_OPERATIONS)})
+    get_instruments().patient_operations.add(1, _tenant_attrs({"clinic.operation": _bounded(operation, PATIENT_OPERATIONS)}))
 
 
 @_never_raises
 def record_appointment_booked(appointment_type: str = "consultation") -> None:
-    get_instruments().appointments_booked.add(1, {"clinic.appointment.type": _bounded(appointment_type, APPOINTMENT_TYPES)})
+    get_instruments().appointments_booked.add(
+        1, _tenant_attrs({"clinic.appointment.type": _bounded(appointment_type, APPOINTMENT_TYPES)})
+    )
 
 
 @_never_raises
 def record_prescription_created(count: int = 1) -> None:
-    get_instruments().prescriptions_created.add(count)
+    get_instruments().prescriptions_created.add(count, _tenant_attrs())
 
 
 @_never_raises

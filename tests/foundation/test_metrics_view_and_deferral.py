@@ -29,10 +29,11 @@ def test_shutdown_undoes_a_deferred_django_patch() -> None:
     from django.core.handlers.base import BaseHandler
 
     from otel_clinic.config import load_config
-    from otel_clinic.integrations.django import instrumentation
+    from otel_clinic.integrations.django.instrumentation import ClinicDjangoInstrumentor
 
     original = BaseHandler.__dict__["load_middleware"]
-    instrumentation._defer_until_handler(load_config({}), None)
+    instrumentor = ClinicDjangoInstrumentor()
+    instrumentor._defer(load_config({}), None)
     assert BaseHandler.__dict__["load_middleware"] is not original  # patched until the first handler is built
-    instrumentation.uninstrument_django()
+    instrumentor._uninstrument()
     assert BaseHandler.__dict__["load_middleware"] is original

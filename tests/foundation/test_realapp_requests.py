@@ -75,24 +75,18 @@ def test_root_route_named_and_not_merged_with_unmatched_404(cap):
 
 @override_settings(ROOT_URLCONF=URLS, ALLOWED_HOSTS=["clinic.example"])
 def test_disallowed_host_gets_span_and_metric_without_the_host(cap):
-    from otel_clinic.integrations.django import instrumentation
-
-    instrumentation._server_address.clear()
-    try:
-        response = Client().get("/?q=x", HTTP_HOST="jane-doe.attacker.example")
-        assert response.status_code == 400
-        (span,) = _server_spans(cap.spans())
-        assert span.name == "GET"
-        assert span.attributes["error.category"]
-        flat = repr(dict(span.attributes))
-        assert "jane-doe" not in flat and "attacker" not in flat
-        pts = points(cap, "http.server.request.duration", **{"http.response.status_code": 400})
-        assert len(pts) == 1
-        # the django.security.DisallowedHost record is logged inside the request's trace
-        records = [r for r in cap.logs() if "HTTP_HOST" in str(r.log_record.body)]
-        assert records and records[0].log_record.trace_id == span.context.trace_id
-    finally:
-        instrumentation._server_address.clear()
+    response = Client().get("/?q=x", HTTP_HOST="jane-doe.attacker.example")
+    assert response.status_code == 400
+    (span,) = _server_spans(cap.spans())
+    assert span.name == "GET"
+    assert span.attributes["error.category"]
+    flat = repr(dict(span.attributes))
+    assert "jane-doe" not in flat and "attacker" not in flat
+    pts = points(cap, "http.server.request.duration", **{"http.response.status_code": 400})
+    assert len(pts) == 1
+    # the django.security.DisallowedHost record is logged inside the request's trace
+    records = [r for r in cap.logs() if "HTTP_HOST" in str(r.log_record.body)]
+    assert records and records[0].log_record.trace_id == span.context.trace_id
 
 
 @override_settings(ROOT_URLCONF=URLS)
@@ -117,14 +111,14 @@ def test_method_not_allowed_is_a_routing_miss_not_validation(cap):
 
 def test_patches_are_undone_on_shutdown():
     import django.utils.log as django_log
-    from opentelemetry.instrumentation.django.middleware.otel_middleware import _DjangoMiddleware
+    from django.conf import settings
 
     from otel_clinic import testing
+    from otel_clinic.integrations.django.instrumentation import MIDDLEWARE_PATH
 
-    before_call = _DjangoMiddleware.__dict__["__call__"]
     before_configure = django_log.configure_logging
     with testing.capture():
-        assert _DjangoMiddleware.__dict__["__call__"] is not before_call
+        assert MIDDLEWARE_PATH in settings.MIDDLEWARE
         assert django_log.configure_logging is not before_configure
-    assert _DjangoMiddleware.__dict__["__call__"] is before_call
+    assert MIDDLEWARE_PATH not in settings.MIDDLEWARE
     assert django_log.configure_logging is before_configure

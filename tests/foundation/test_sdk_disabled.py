@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from django.test import Client
 from opentelemetry import trace
-from opentelemetry.instrumentation.django import DjangoInstrumentor
 from opentelemetry.sdk.trace import TracerProvider
 
 import otel_clinic
 from otel_clinic import ConfigError, testing
+from otel_clinic.integrations.django.instrumentation import ClinicDjangoInstrumentor
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -48,7 +48,7 @@ def test_setup_is_a_no_op_that_returns_a_working_handle(disabled):
     assert handle.disabled
     assert otel_clinic.setup() is handle and otel_clinic.get_telemetry() is handle
     assert not isinstance(trace.get_tracer_provider(), TracerProvider)  # no SDK provider installed
-    assert not DjangoInstrumentor().is_instrumented_by_opentelemetry
+    assert not ClinicDjangoInstrumentor().is_instrumented_by_opentelemetry
     assert logging.getLogger().handlers == root_handlers
     # Sentry was not initialised: an active client left by another test is untouched; without one,
     # get_client() returns a fresh inactive NonRecordingClient per call.
@@ -75,7 +75,7 @@ def test_false_or_empty_keeps_telemetry_on(monkeypatch, value):
     monkeypatch.setenv("OTEL_SDK_DISABLED", value)
     with testing.capture() as cap:
         assert not cap.handle.disabled
-        assert DjangoInstrumentor().is_instrumented_by_opentelemetry
+        assert ClinicDjangoInstrumentor().is_instrumented_by_opentelemetry
 
 
 def test_a_bad_value_names_the_variable(monkeypatch):

@@ -1,4 +1,2 @@
 """Django integration: add ``"otel_clinic.integrations.django"`` to INSTALLED_APPS for the management
 commands (``monitor_health``, ``track_deployment``) and the health views."""
-
-default_app_config = "otel_clinic.integrations.django.apps.OtelClinicConfig"

@@ -17,6 +17,7 @@ from typing import Any
 
 from opentelemetry import trace
 
+from otel_clinic import tenants
 from otel_clinic.config import ClinicConfig
 from otel_clinic.instruments import get_instruments
 from otel_clinic.integrations.django.request_state import current_request
@@ -54,6 +55,9 @@ class QueryObserver:
         system = getattr(connection, "vendor", "unknown")
         sql_text = sql if isinstance(sql, str) else str(sql)
         attrs = {"db.system.name": system, "db.operation.name": _operation(sql_text)}
+        tenant = tenants.current_tenant()
+        if tenant is not None:
+            attrs[tenants.ATTRIBUTE] = tenant
         instruments = get_instruments()
         instruments.db_duration.record(duration_s, attrs)
         if duration_s >= self.slow_query_s:
