@@ -41,6 +41,21 @@ def hours_type(text: str) -> float:
     return value
 
 
+def time_type(text: str) -> float:
+    """A point in time: unix seconds or RFC 3339 (2026-12-01T08:00:00Z)."""
+    from datetime import datetime, timezone
+
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected unix seconds or RFC 3339, got {text!r}") from None
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).timestamp()
+
+
 def prometheus(args: argparse.Namespace) -> Prometheus:
     return prometheus_from(getattr(args, "prometheus_url", None), args.timeout)
 

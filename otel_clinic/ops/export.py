@@ -121,6 +121,8 @@ def _positive(text: str) -> float:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hours", type=common.hours_type, default=24.0, help="window length (default 24)")
+    parser.add_argument("--end", type=common.time_type, default=None, metavar="TIME",
+                        help="window end, unix seconds or RFC 3339 (default: now)")
     parser.add_argument("--output", "--output-file", required=True, dest="output", metavar="FILE")
     parser.add_argument("--format", choices=("json", "csv"), default=None, dest="output_format",
                         help="default: from the file extension (.csv), else json")
@@ -140,7 +142,7 @@ def command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     step = args.step or (60.0 if args.hours >= 4 else max(1.0, round(args.hours * 3600 / 240)))
     result = export(common.prometheus(args), output, hours=args.hours, step=step, output_format=fmt,
                     matchers=args.match or [OWN_METRICS], chunk_hours=args.chunk_hours, err=err,
-                    progress=args.progress)
+                    progress=args.progress, end=args.end)
     out.write(f"exported {result['metrics']} metrics, {result['series']} series, {result['samples']} samples "
               f"({result['start']} .. {result['end']}, step {step:g}s) to {output} [{fmt}]\n")
     return common.EXIT_OK

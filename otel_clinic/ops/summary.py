@@ -128,7 +128,7 @@ def render_text(s: dict[str, Any]) -> str:
     req = s["requests"]
     filters = ", ".join(f"{k}={v}" for k, v in s["filters"].items() if v) or "all jobs and environments"
     out = [f"Summary of the last {num(s['window']['hours'])} h (until {s['window']['end']}; {filters})", ""]
-    out.append(f"Requests: {count(req['total'])} ({num(req['rate_per_s'], 3)}/s), "
+    out.append(f"Requests: {count(req['total']) or 0} ({num(req['rate_per_s'], 3) or 0}/s), "
                f"5xx errors: {pct(req['error_ratio'], 2) or '-'}, "
                f"p50 {seconds(req['p50_s']) or '-'}, p95 {seconds(req['p95_s']) or '-'}, "
                f"p99 {seconds(req['p99_s']) or '-'}")
@@ -144,7 +144,7 @@ def render_text(s: dict[str, Any]) -> str:
                                           [[c["category"], count(c["requests"]), pct(c["share"])]
                                            for c in s["error_categories"]])]
     db = s["database"]
-    out += ["", f"Database: {count(db['queries'])} queries, {count(db['slow_queries'])} slow "
+    out += ["", f"Database: {count(db['queries']) or 0} queries, {count(db['slow_queries']) or 0} slow "
                 f"({pct(db['slow_query_ratio']) or '-'}; alert at 15%/30%)"]
     npo = s["n_plus_one"]
     out += [f"N+1 routes (> {num(npo['threshold_queries_per_request'])} queries/request): "
@@ -158,6 +158,8 @@ def render_text(s: dict[str, Any]) -> str:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hours", type=common.hours_type, default=24.0, help="window length (default 24)")
+    parser.add_argument("--end", type=common.time_type, default=None, metavar="TIME",
+                        help="window end, unix seconds or RFC 3339 (default: now)")
     parser.add_argument("--job", help='only this Prometheus job (e.g. "clinic/clinic-api")')
     parser.add_argument("--environment", help="only this deployment_environment_name")
     parser.add_argument("--format", choices=("text", "json"), default="text", dest="output_format")
@@ -165,6 +167,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    summary = collect(common.prometheus(args), args.hours, job=args.job, environment=args.environment)
+    summary = collect(common.prometheus(args), args.hours, job=args.job, environment=args.environment,
+                      at=args.end)
     out.write((json.dumps(summary, indent=2) if args.output_format == "json" else render_text(summary)) + "\n")
     return common.EXIT_OK
