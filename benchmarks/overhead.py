@@ -31,6 +31,7 @@ import argparse
 import gc
 import io
 import os
+import secrets
 import statistics
 import sys
 import tempfile
@@ -45,6 +46,7 @@ os.environ["CLINIC_SQLITE_PATH"] = str(Path(tempfile.mkdtemp()) / "bench.sqlite3
 for var in [v for v in os.environ if v.startswith(("OTEL_", "SENTRY_"))]:
     del os.environ[var]
 os.environ["OTEL_SEMCONV_STABILITY_OPT_IN"] = "http"
+os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(50))  # the example app requires one outside DEBUG
 
 import django  # noqa: E402
 

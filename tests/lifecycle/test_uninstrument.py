@@ -134,7 +134,7 @@ DJANGO_SCRIPT = textwrap.dedent(
 def test_shutdown_removes_every_django_patch_and_instrument_again_works(tmp_path: Path) -> None:
     script = tmp_path / "django_script.py"
     script.write_text(DJANGO_SCRIPT.format(example=str(REPO / "examples" / "clinic")))
-    proc = subprocess.run([sys.executable, str(script)], env=clean_env(tmp_path, DJANGO_DEBUG="1"), cwd=tmp_path,
+    proc = subprocess.run([sys.executable, str(script)], env=clean_env(tmp_path), cwd=tmp_path,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads(proc.stdout.strip().splitlines()[-1])
