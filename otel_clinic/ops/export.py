@@ -115,7 +115,12 @@ def _iso(ts: float) -> str:
 
 
 def _positive(text: str) -> float:
-    value = common.hours_type(text)
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text!r}")
     return value
 
 

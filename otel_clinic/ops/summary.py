@@ -89,6 +89,8 @@ def collect(prom: Prometheus, hours: float, *, job: str | None = None, environme
 
     queries = _one(prom, f"sum(increase(db_client_operation_duration_seconds_count{sel}[{w}]))", at)
     slow = _one(prom, f"sum(increase(clinic_db_slow_queries_total{sel}[{w}]))", at)
+    if queries is not None and slow is None:
+        slow = 0.0  # the slow-query counter appears with the first slow query: none yet means none slow
     qpr_sum = _by(prom, f"sum by (http_route) (increase(clinic_db_queries_per_request_sum{sel}[{w}]))", "http_route", at)
     qpr_count = _by(prom, f"sum by (http_route) (increase(clinic_db_queries_per_request_count{sel}[{w}]))",
                     "http_route", at)

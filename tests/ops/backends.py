@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -157,7 +157,7 @@ class OpsStack:
 
 
 @contextlib.contextmanager
-def ops_stack(*, extra_jobs: list[dict[str, Any]] = (), rules: dict[str, Any] | None = None,  # type: ignore[assignment]
+def ops_stack(*, extra_jobs: Sequence[dict[str, Any]] = (), rules: dict[str, Any] | None = None,
               dropped: int = 0, workdir: Path) -> Iterator[OpsStack]:
     """Start everything; the exposition has already moved from zero to its final values when this yields."""
     exposition = ClinicExposition(deployed_at=time.time() - 2 * 3600, dropped=dropped)

@@ -210,17 +210,25 @@ def test_alerts_current_and_history(stack: OpsStack, capsys: pytest.CaptureFixtu
 
 
 def test_alert_history_splits_episodes() -> None:
-    """Two firing stretches with a gap become two episodes (query_range over a rule we switch off and on)."""
+    """Samples with a gap longer than a step are two firing episodes (the range answer is shaped by hand here;
+    the real ALERTS query is covered above)."""
     from otel_clinic.ops import alerts
 
-    class FakeRange:
-        def query_range(self, expr: str, start: float, end: float, step: float) -> list[dict]:
+    end = 1_000_000.0
+    step = 15.0  # the step alerts.history picks for a 1 h window
+
+    class OneSeries:
+        def query_range(self, expr: str, start: float, stop: float, step_s: float) -> list[dict]:
+            assert expr == 'ALERTS{alertstate="firing", severity="high"}' and step_s == step
             pts = [[start + i * step, "1"] for i in (0, 1, 2, 6, 7)]
             return [{"metric": {"__name__": "ALERTS", "alertname": "X", "severity": "high",
                                 "alertstate": "firing"}, "values": pts}]
 
-    episodes = alerts.history(FakeRange(), 1.0, None, end=1_000_000.0)  # type: ignore[arg-type]
-    assert [(e["from"] < e["to"]) for e in episodes] == [True, True] and len(episodes) == 2
+    episodes = alerts.history(OneSeries(), 1.0, "high", end=end)  # type: ignore[arg-type]
+    start = end - 3600
+    assert [(e["from"], e["to"]) for e in episodes] == [
+        (alerts._ts(start), alerts._ts(start + 2 * step)), (alerts._ts(start + 6 * step), alerts._ts(start + 7 * step))]
+    assert episodes[0]["labels"] == {"alertname": "X", "severity": "high"}
 
 
 # ---------------------------------------------------------------- test-alert
