@@ -9,14 +9,15 @@ import signal
 import sys
 import threading
 import time
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Literal, Mapping, Sequence
 
 from opentelemetry import metrics, trace
 from opentelemetry._logs import set_logger_provider
 from opentelemetry.sdk.trace import TracerProvider
 
 from otel_clinic import _state
-from otel_clinic.config import ClinicConfig, load_config, sdk_disabled
+from otel_clinic.config import ClinicConfig, SeverityThresholds, load_config, sdk_disabled
+from otel_clinic.options import HealthOptions, PrometheusOptions, ScrubbingOptions, SentryOptions
 from otel_clinic.instruments import Instruments, set_instruments
 from otel_clinic.integrations.logging import LoggingSetup
 from otel_clinic.providers import Providers, build_providers, stamp_new_instance
@@ -243,12 +244,48 @@ class DisabledTelemetry:
         return True
 
 
-def _scrub_policy(config: ClinicConfig, policy: Any) -> Any:
+def _split_options(flat: dict[str, Any], legacy: dict[str, Any], **groups: Any) -> tuple[
+        dict[str, Any], Any, dict[str, Any] | None, dict[str, Any], dict[str, Any]]:
+    """setup()'s arguments as table keywords: ``(config overrides, scrub policy, sentry_sdk options, health
+    settings, scrub settings)``. Group fields become ``group.field`` keys (so errors name them that way)."""
+    from otel_clinic.options import flatten
+
+    keyed = dict(flat)
+    for group, value in groups.items():
+        keyed.update(flatten(group, value))
+    # Pre-group spellings: the sentry_options / scrub_policy objects, and the flat config field names
+    # (sentry_dsn, prometheus_port, ...; unknown names are reported by load_config).
+    legacy_policy, legacy_sentry = legacy.pop("scrub_policy", None), legacy.pop("sentry_options", None)
+    keyed.update(legacy)
+    scrub_policy = getattr(groups["scrubbing"], "policy", None) or legacy_policy
+    sentry_options = getattr(groups["sentry"], "sdk_options", None) or legacy_sentry
+    # health.* and scrubbing.* settings are loaded by HealthSettings and ScrubPolicy, their switches by load_config.
+    routed: dict[str, dict[str, Any]] = {"health": {}, "scrubbing": {}}
+    overrides: dict[str, Any] = {}
+    for key, value in keyed.items():
+        group, _, name = key.partition(".")
+        if group in routed and name not in ("metrics", "enabled"):
+            routed[group][name] = value
+        else:
+            overrides[key] = value
+    return overrides, scrub_policy, dict(sentry_options) if sentry_options else None, routed["health"], \
+        routed["scrubbing"]
+
+
+def _set_health_options(options: dict[str, Any]) -> None:
+    """Hand HealthOptions' check settings to the health package (imported only when there are some)."""
+    if options or "otel_clinic.health.config" in sys.modules:  # also clears a previous setup()'s options
+        from otel_clinic.health.config import set_setup_options
+
+        set_setup_options(options)
+
+
+def _scrub_policy(config: ClinicConfig, policy: Any, overrides: Mapping[str, Any] | None = None) -> Any:
     if not config.scrub_enabled:
         return None
     from otel_clinic.scrubbing import ScrubPolicy, set_active_policy
 
-    policy = policy if policy is not None else ScrubPolicy.from_env(os.environ)
+    policy = policy if policy is not None else ScrubPolicy.from_env(os.environ, overrides)
     # Compile the detectors now: a bad custom pattern fails setup(), and the first export (or request)
     # does not pay the compilation.
     policy.engine  # noqa: B018
@@ -281,22 +318,88 @@ def _set_globals(providers: Providers) -> None:
 
 def setup(
     *,
-    scrub_policy: Any = None,
+    service_name: str | None = None,
+    service_namespace: str | None = None,
+    environment: str | None = None,
+    release: str | None = None,
+    otlp_endpoint: str | None = None,
+    otlp_protocol: Literal["grpc", "http/protobuf"] | None = None,
+    traces_exporters: str | Sequence[str] | None = None,
+    metrics_exporters: str | Sequence[str] | None = None,
+    logs_exporters: str | Sequence[str] | None = None,
+    export_dir: str | None = None,
+    metric_export_interval_ms: int | None = None,
+    exemplar_filter: Literal["always_off", "always_on", "trace_based"] | None = None,
+    sampler: str | None = None,
+    sampler_arg: float | None = None,
+    bsp_max_queue_size: int | None = None,
+    bsp_max_export_batch_size: int | None = None,
+    bsp_schedule_delay_ms: int | None = None,
+    blrp_max_queue_size: int | None = None,
+    retry_buffer_size: int | None = None,
+    retry_max_age_s: float | None = None,
+    shutdown_timeout_s: float | None = None,
+    severity: SeverityThresholds | str | Sequence[float] | None = None,
+    route_severity: Mapping[str, Any] | str | None = None,
+    excluded_paths: str | Sequence[str] | None = None,
+    slow_query_ms: float | None = None,
+    server_address: str | None = None,
+    instrument_django: bool | None = None,
+    instrumentations: str | Sequence[str] | None = None,
+    log_format: Literal["json", "text", "none"] | None = None,
+    log_level: str | None = None,
+    logs_bridge: bool | None = None,
+    tenant_resolver: str | None = None,
+    tenant_limit: int | None = None,
+    scrubbing: ScrubbingOptions | Literal[False] | None = None,
+    sentry: SentryOptions | Literal[False] | None = None,
+    health: HealthOptions | Literal[False] | None = None,
+    prometheus: PrometheusOptions | Literal[False] | None = None,
     extra_span_exporters: Sequence[Any] = (),
     extra_log_exporters: Sequence[Any] = (),
     extra_metric_readers: Sequence[Any] = (),
-    sentry_options: dict[str, Any] | None = None,
     log_stream: Any = None,
-    **overrides: Any,
+    **legacy: Any,
 ) -> ClinicTelemetry:
-    """Build and install the pipeline once per process; see the README for settings.
+    """Build and install the whole pipeline (traces, metrics, logs, Django, Sentry) once per process.
+
+    Call it once, early (``manage.py``/``wsgi.py``/``asgi.py``, before Django builds its handler); a second call
+    returns the same handle. Every argument is optional: ``None`` keeps what the environment says (each keyword
+    has a variable, e.g. ``service_name`` = ``OTEL_SERVICE_NAME``, listed with its default in the README's
+    settings table, generated from :mod:`otel_clinic.settings`); a value given here wins over the environment.
+
+    Keyword groups (see :mod:`otel_clinic.options`); ``False`` turns the group off:
+
+    * ``scrubbing``: :class:`ScrubbingOptions` (mode, HMAC key, extra keys/patterns, or a whole ``policy``);
+      ``False`` == ``OTEL_CLINIC_SCRUB=false`` (the Collector still scrubs; Sentry keeps its own switch).
+    * ``sentry``: :class:`SentryOptions` (``dsn``, ``traces_sample_rate``, ``scrub``, ``sdk_options`` for
+      ``sentry_sdk.init``); ``False``: no Sentry even with ``SENTRY_DSN`` set.
+    * ``health``: :class:`HealthOptions` (``metrics`` and health-check settings); ``False``: no health metrics.
+    * ``prometheus``: :class:`PrometheusOptions` (``enabled``, ``port``, ``host``); ``False``: off.
+
+    Flat keywords: ``service_name``/``service_namespace``/``environment``/``release`` (resource and Sentry);
+    ``otlp_endpoint``, ``otlp_protocol``, ``{traces,metrics,logs}_exporters`` (``otlp``, ``console``, ``file``,
+    ``none``) and ``export_dir`` (where ``file`` writes); ``sampler``/``sampler_arg``; queue, retry and
+    ``shutdown_timeout_s`` bounds; ``severity``/``route_severity`` latency thresholds (ms), ``excluded_paths``,
+    ``slow_query_ms``, ``server_address``; ``instrument_django``/``instrumentations``; ``log_format``,
+    ``log_level``, ``logs_bridge``; ``tenant_resolver``/``tenant_limit``. Code-only: ``extra_span_exporters``,
+    ``extra_log_exporters``, ``extra_metric_readers`` (added next to the configured ones, e.g. in-memory ones in
+    tests) and ``log_stream`` (JSON stdout target).
+
+    The pre-group spellings (``sentry_dsn=``, ``sentry_options=``, ``scrub_policy=``, ``scrub_enabled=``,
+    ``prometheus_port=``, ``health_metrics=``, ...) are still accepted. A bad value raises
+    :class:`~otel_clinic.errors.ConfigError` naming the variable or keyword (``setup(prometheus.port=...)``).
 
     With ``OTEL_SDK_DISABLED=true`` (the standard OpenTelemetry switch, e.g. for an incident or a bare-app
     benchmark) nothing is read or installed and a :class:`DisabledTelemetry` handle is returned.
     """
+    flat = {name: value for name, value in locals().items() if name in _FLAT_KEYWORDS and value is not None}
+    overrides, scrub_policy, sentry_options, health_overrides, scrub_overrides = _split_options(
+        flat, legacy, scrubbing=scrubbing, sentry=sentry, health=health, prometheus=prometheus)
     with _state.lock:
         if _state.handle is not None:
-            if overrides or extra_span_exporters or extra_metric_readers or extra_log_exporters:
+            if overrides or health_overrides or scrub_overrides or extra_span_exporters or extra_metric_readers \
+                    or extra_log_exporters:
                 _logger.warning("otel_clinic.setup() was already called; the new arguments are ignored")
             return _state.handle
         if sdk_disabled():
@@ -305,11 +408,12 @@ def setup(
             return _state.handle  # type: ignore[return-value]
         config = load_config(overrides)
         _configure_tenants(config)  # loads OTEL_CLINIC_TENANT_RESOLVER: a bad one fails here, before any install
+        _set_health_options(health_overrides)
         # New HTTP semantic conventions (http.server.request.duration in seconds, http.route); must be set
         # before any instrumentor initialises.
         os.environ.setdefault("OTEL_SEMCONV_STABILITY_OPT_IN", "http")
         set_current_release(ReleaseInfo(config.release, config.environment, config.release_source))
-        policy = _scrub_policy(config, scrub_policy)
+        policy = _scrub_policy(config, scrub_policy, scrub_overrides)
         providers = build_providers(
             config,
             scrub_policy=policy,
@@ -343,6 +447,17 @@ def setup(
             _logger.warning("otel_clinic: Sentry initialisation failed; continuing without Sentry", exc_info=True)
     _logger.debug("otel_clinic configured: %s", config)
     return handle
+
+
+# setup()'s flat keywords: every top-level (not grouped) ClinicConfig keyword of the parameter table.
+_FLAT_KEYWORDS = frozenset({
+    "service_name", "service_namespace", "environment", "release", "otlp_endpoint", "otlp_protocol",
+    "traces_exporters", "metrics_exporters", "logs_exporters", "export_dir", "metric_export_interval_ms",
+    "exemplar_filter", "sampler", "sampler_arg", "bsp_max_queue_size", "bsp_max_export_batch_size",
+    "bsp_schedule_delay_ms", "blrp_max_queue_size", "retry_buffer_size", "retry_max_age_s", "shutdown_timeout_s",
+    "severity", "route_severity", "excluded_paths", "slow_query_ms", "server_address", "instrument_django",
+    "instrumentations", "log_format", "log_level", "logs_bridge", "tenant_resolver", "tenant_limit",
+})
 
 
 def _register_observables(config: ClinicConfig, meter) -> None:

@@ -1,7 +1,8 @@
 """Health settings: Django `OTEL_CLINIC_HEALTH` dict (or a plain mapping) overridden by OTEL_CLINIC_HEALTH_* env.
 
 Every key can be overridden by `OTEL_CLINIC_HEALTH_<KEY>` (lists comma-separated, booleans true/false), e.g.
-`OTEL_CLINIC_HEALTH_TOKEN`, `OTEL_CLINIC_HEALTH_REDIS_URL`, `OTEL_CLINIC_HEALTH_TIMEOUT`. Bad values raise
+`OTEL_CLINIC_HEALTH_TOKEN`, `OTEL_CLINIC_HEALTH_REDIS_URL`, `OTEL_CLINIC_HEALTH_TIMEOUT`; each key's parser,
+default and documentation are its row of the parameter table (otel_clinic.settings). Bad values raise
 `ConfigError` naming the setting.
 """
 
@@ -12,8 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
+from otel_clinic import settings as settings_table
 from otel_clinic.errors import ConfigError
-from otel_clinic.config import parse_bool
 
 SETTING = "OTEL_CLINIC_HEALTH"
 ENV_PREFIX = "OTEL_CLINIC_HEALTH_"
@@ -50,6 +51,8 @@ class HealthSettings:
 
     @classmethod
     def load(cls, options: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> "HealthSettings":
+        """Defaults < ``setup(health=HealthOptions(...))`` < the Django ``OTEL_CLINIC_HEALTH`` dict (``options``) <
+        ``OTEL_CLINIC_HEALTH_<KEY>``; each key parsed by its row of the parameter table."""
         env = os.environ if environ is None else environ
         options = dict(options or {})
         known = {f.name for f in fields(cls)}
@@ -57,12 +60,16 @@ class HealthSettings:
             if key not in known:
                 raise ConfigError(SETTING, key, "one of the keys " + ", ".join(sorted(known)))
         values: dict[str, Any] = {}
-        for f in fields(cls):
-            env_name = ENV_PREFIX + f.name.upper()
-            if env.get(env_name, "") != "" and f.name != "redis_urls":
-                values[f.name] = _parse(env_name, f.name, env[env_name], from_env=True)
-            elif f.name in options:
-                values[f.name] = _parse(f"{SETTING}[{f.name!r}]", f.name, options[f.name], from_env=False)
+        for name, row in _rows().items():
+            found = row.parse_env(env)
+            if found is not None:
+                values[name] = found[1]
+            elif name in options:
+                values[name] = row.parse_code(f"{SETTING}[{name!r}]", options[name])
+            elif name in _setup_options:
+                values[name] = row.parse_code(f"setup(health.{name}=...)", _setup_options[name])
+        if "redis_urls" in options:  # a mapping: Django settings only, no env form
+            values["redis_urls"] = _redis_urls(f"{SETTING}['redis_urls']", options["redis_urls"])
         settings = cls(**values)
         settings._validate()
         return settings
@@ -89,49 +96,31 @@ class HealthSettings:
             _check_url(f"{SETTING}['redis_url']", self.redis_url, ("redis", "rediss", "unix"))
 
 
-_FLOATS = {"disk_warning", "disk_critical", "memory_warning", "memory_critical", "tls_warning_days",
-           "tls_critical_days", "timeout", "cache_interval"}
-_POSITIVE = {"timeout"}
-_NON_NEGATIVE = {"cache_interval"}
-_LISTS = {"checks", "databases", "caches", "broker_queues", "disk_paths", "tls_hosts", "critical"}
-_BOOLS = {"broker_worker_ping", "allow_loopback"}
-_STRINGS = {"redis_url", "broker_url", "tls_ca_file", "token"}
+def _rows() -> dict[str, settings_table.Param]:
+    """HealthSettings key -> its parameter-table row (``OTEL_CLINIC_HEALTH_<KEY>``)."""
+    return {row.keyword.partition(".")[2]: row for row in settings_table.group("health")
+            if row.read_by == __name__ and row.keyword}
 
 
-def _parse(setting: str, name: str, raw: Any, *, from_env: bool) -> Any:
-    if name in _FLOATS:
-        try:
-            value = float(raw)
-        except (TypeError, ValueError):
-            raise ConfigError(setting, raw, "a number") from None
-        if value != value or value in (float("inf"), float("-inf")):
-            raise ConfigError(setting, raw, "a finite number")
-        if name in _POSITIVE and value <= 0:
-            raise ConfigError(setting, raw, "a number of seconds > 0")
-        if name in _NON_NEGATIVE and value < 0:
-            raise ConfigError(setting, raw, "a number of seconds >= 0")
-        return value
-    if name in _LISTS:
-        if from_env and isinstance(raw, str):
-            items = [part.strip() for part in raw.split(",") if part.strip()]
-        elif isinstance(raw, (list, tuple)) and all(isinstance(item, str) for item in raw):
-            items = list(raw)
-        else:
-            raise ConfigError(setting, raw, "a list of strings")
-        return tuple(items)
-    if name in _BOOLS:
-        return parse_bool(setting, raw)
-    if name in _STRINGS:
-        if raw is None:
-            return None
-        if not isinstance(raw, str):
-            raise ConfigError(setting, "<non-string>" if name == "token" else raw, "a string")
-        return raw
-    if name == "redis_urls":
-        if not isinstance(raw, Mapping) or not all(isinstance(k, str) and isinstance(v, str) for k, v in raw.items()):
-            raise ConfigError(setting, raw, "a mapping of name -> redis URL")
-        return dict(raw)
-    raise AssertionError(name)  # pragma: no cover - every field is classified above
+def _redis_urls(setting: str, raw: Any) -> dict[str, str]:
+    if not isinstance(raw, Mapping) or not all(isinstance(k, str) and isinstance(v, str) for k, v in raw.items()):
+        raise ConfigError(setting, raw, "a mapping of name -> redis URL")
+    return dict(raw)
+
+
+# Health settings given to setup(health=HealthOptions(...)): below the Django dict and the environment.
+_setup_options: dict[str, Any] = {}
+
+
+def set_setup_options(options: Mapping[str, Any]) -> None:
+    """Called by ``setup()``; values are validated now so a bad one fails at ``setup()``."""
+    rows = _rows()
+    for name, value in options.items():
+        if name not in rows:
+            raise ConfigError(f"setup(health.{name}=...)", value, "one of " + ", ".join(sorted(rows)))
+        rows[name].parse_code(f"setup(health.{name}=...)", value)
+    _setup_options.clear()
+    _setup_options.update(options)
 
 
 def _check_url(setting: str, url: str, schemes: tuple[str, ...]) -> None:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import threading
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from otel_clinic import settings
 from otel_clinic.errors import ConfigError
 from otel_clinic.scrubbing.detectors import Detector, default_detectors, exact_key_detector, keyed_value_detector
 from otel_clinic.scrubbing.engine import Engine, compile_re2
@@ -16,6 +16,7 @@ from otel_clinic.scrubbing.keys import DEFAULT_EXACT_SENSITIVE_KEYS, DEFAULT_SEN
 
 ReplacementStyle = Literal["placeholder", "hmac"]
 
+# Their parsers, defaults and docs are rows of the parameter table (otel_clinic.settings).
 ENV_MODE = "OTEL_CLINIC_SCRUB_MODE"
 ENV_HMAC_KEY = "OTEL_CLINIC_SCRUB_HMAC_KEY"
 ENV_MAX_VALUE_BYTES = "OTEL_CLINIC_SCRUB_MAX_VALUE_BYTES"
@@ -85,49 +86,34 @@ class ScrubPolicy:
         return cls()
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str]) -> ScrubPolicy:
-        """Build the default policy adjusted by ``OTEL_CLINIC_SCRUB_*`` variables. Bad values raise ConfigError."""
+    def from_env(cls, environ: Mapping[str, str], overrides: Mapping[str, Any] | None = None) -> ScrubPolicy:
+        """The default policy adjusted by the ``OTEL_CLINIC_SCRUB_*`` settings of the parameter table, read from
+        ``environ`` and then ``overrides`` (``setup(scrubbing=ScrubbingOptions(...))`` fields, which win).
+        Bad values raise ConfigError naming the variable or ``setup(scrubbing.<field>=...)``; secrets are never
+        echoed."""
+        values, origin = _scrub_settings(environ, overrides or {})
         policy = cls()
-        mode = environ.get(ENV_MODE, "").strip().lower() or "placeholder"
-        if mode not in ("placeholder", "hmac"):
-            raise ConfigError(ENV_MODE, environ.get(ENV_MODE), "'placeholder' or 'hmac'")
-        key = environ.get(ENV_HMAC_KEY, "")
-        if mode == "hmac":
+        if values["mode"] == "hmac":
+            key = values["hmac_key"] or ""
             if len(key.encode()) < MIN_HMAC_KEY_BYTES:
-                raise ConfigError(ENV_HMAC_KEY, "<hidden>" if key else "", f"a secret of at least {MIN_HMAC_KEY_BYTES} bytes when {ENV_MODE}=hmac")
+                raise ConfigError(origin["hmac_key"], "<hidden>" if key else "",
+                                  f"a secret of at least {MIN_HMAC_KEY_BYTES} bytes when {origin['mode']}=hmac")
             policy = policy.with_hmac_key(key.encode())
-        raw_max = environ.get(ENV_MAX_VALUE_BYTES, "").strip()
-        if raw_max:
+        if values["max_value_bytes"] != DEFAULT_MAX_VALUE_BYTES:
+            policy = replace(policy, max_value_bytes=values["max_value_bytes"])
+        if values["extra_keys"]:
+            policy = policy.with_sensitive_keys(values["extra_keys"])
+        if values["allow_keys"]:
+            policy = policy.with_allowed_keys(values["allow_keys"])
+        if values["metric_allow_keys"]:
+            policy = policy.with_metric_attribute_keys(values["metric_allow_keys"])
+        for name, regex in values["extra_patterns"].items():
             try:
-                max_bytes = int(raw_max)
-            except ValueError:
-                raise ConfigError(ENV_MAX_VALUE_BYTES, raw_max, f"an integer in [{MIN_MAX_VALUE_BYTES}, {MAX_MAX_VALUE_BYTES}]") from None
-            if not MIN_MAX_VALUE_BYTES <= max_bytes <= MAX_MAX_VALUE_BYTES:
-                raise ConfigError(ENV_MAX_VALUE_BYTES, raw_max, f"an integer in [{MIN_MAX_VALUE_BYTES}, {MAX_MAX_VALUE_BYTES}]")
-            policy = replace(policy, max_value_bytes=max_bytes)
-        extra_keys = _split_list(environ.get(ENV_EXTRA_KEYS, ""))
-        if extra_keys:
-            policy = policy.with_sensitive_keys(extra_keys)
-        allow_keys = _split_list(environ.get(ENV_ALLOW_KEYS, ""))
-        if allow_keys:
-            policy = policy.with_allowed_keys(allow_keys)
-        metric_keys = _split_list(environ.get(ENV_METRIC_KEYS, ""))
-        if metric_keys:
-            policy = replace(policy, metric_attribute_keys=policy.metric_attribute_keys | frozenset(metric_keys))
-        raw_patterns = environ.get(ENV_EXTRA_PATTERNS, "").strip()
-        if raw_patterns:
-            allowed = 'a JSON object {"name": "RE2 regex", ...} with names of letters, digits and _'
-            try:
-                patterns = json.loads(raw_patterns)
-            except ValueError:
-                raise ConfigError(ENV_EXTRA_PATTERNS, raw_patterns, allowed) from None
-            if not isinstance(patterns, dict) or not all(isinstance(v, str) for v in patterns.values()):
-                raise ConfigError(ENV_EXTRA_PATTERNS, raw_patterns, allowed)
-            for name, regex in patterns.items():
-                try:
-                    policy = policy.with_detector(name, regex)
-                except ConfigError as exc:
-                    raise ConfigError(ENV_EXTRA_PATTERNS, raw_patterns, f"{allowed}; {exc.allowed}") from None
+                policy = policy.with_detector(name, regex)
+            except ConfigError as exc:
+                raise ConfigError(origin["extra_patterns"], _shown(overrides, environ, origin["extra_patterns"]),
+                                  'a JSON object {"name": "RE2 regex", ...} with names of letters, digits and _; '
+                                  + exc.allowed) from None
         return policy
 
     def with_detector(self, name: str, regex: str, placeholder: str | None = None) -> ScrubPolicy:
@@ -233,8 +219,30 @@ def _lexicon() -> dict[str, Any]:
     return {"names": finder, "is_common_word": is_common_word}
 
 
-def _split_list(raw: str) -> list[str]:
-    return [item.strip() for item in raw.split(",") if item.strip()]
+def _scrub_settings(environ: Mapping[str, str], overrides: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """``(values, where each came from)`` for the scrubbing rows of the parameter table: default < env < code."""
+    values: dict[str, Any] = {}
+    origin: dict[str, str] = {}
+    rows = {p.keyword.partition(".")[2]: p for p in settings.group("scrubbing") if p.field is None and p.keyword}
+    for name in overrides:
+        if name not in rows:
+            raise ConfigError(f"setup(scrubbing.{name}=...)", overrides[name], "one of " + ", ".join(sorted(rows)))
+    for name, row in rows.items():
+        origin[name] = row.env
+        values[name] = row.default
+        found = row.parse_env(environ)
+        if found is not None:
+            origin[name], values[name] = found
+        if overrides.get(name) is not None:
+            origin[name] = f"setup(scrubbing.{name}=...)"
+            values[name] = row.parse_code(origin[name], overrides[name])
+    return values, origin
+
+
+def _shown(overrides: Mapping[str, Any] | None, environ: Mapping[str, str], setting: str) -> Any:
+    if setting.startswith("setup("):
+        return (overrides or {}).get("extra_patterns")
+    return environ.get(setting)
 
 
 def _clean_keys(keys: Iterable[str], what: str) -> frozenset[str]:
