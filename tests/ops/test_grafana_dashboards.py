@@ -43,7 +43,7 @@ CORE_PANELS = {
                              "Failed logins (1 h)", "Authentication failures by route"},
     # Fed by the agent's infrastructure overlays, not by the app: evaluated in tests/collector/test_infra_receivers.py.
     "clinic-infrastructure": {"CPU busy", "Memory used", "Disk used by mount point", "Load average",
-                              "Network throughput", "Swap used", "Connections vs max", "Connections by state",
+                              "Network throughput", "Paging", "Connections vs max", "Connections by state",
                               "Commits and rollbacks", "Deadlocks", "Database size", "Redis memory used",
                               "Redis clients", "Redis keyspace hit ratio", "Redis evictions and expirations"},
     "clinic-telemetry-pipeline": {"Received spans", "Received metric points", "Received log records",
