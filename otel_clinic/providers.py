@@ -23,6 +23,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 
 from otel_clinic import exporters
 from otel_clinic.config import ClinicConfig
+from otel_clinic.scrubbing.scrubber import scrubber_for
 
 _logger = logging.getLogger("otel_clinic")
 
@@ -108,18 +109,6 @@ class CountingBatchLogRecordProcessor(_CountsQueueFull, BatchLogRecordProcessor)
         super().on_emit(log_record)
 
 
-def _scrub_wrappers(config: ClinicConfig, scrub_policy, meter=None):
-    """Return (wrap_span_exporter, wrap_log_exporter) that apply the PHI policy, or identity when disabled."""
-    if not config.scrub_enabled or scrub_policy is None:
-        return (lambda e: e), (lambda e: e)
-    from otel_clinic.scrubbing import ScrubbingLogExporter, ScrubbingSpanExporter
-
-    return (
-        lambda e: ScrubbingSpanExporter(e, scrub_policy, meter=meter),
-        lambda e: ScrubbingLogExporter(e, scrub_policy, meter=meter),
-    )
-
-
 def _signal_exporters(config: ClinicConfig, signal: str, kinds, lazy_cls, wrap, extras, drops, retrying: list) -> list:
     """The configured exporters of one signal (lazy, fork-safe, with a retry buffer) plus caller-supplied ones,
     all behind the scrubber (so the retry buffer holds scrubbed copies). ``retrying`` collects ours."""
@@ -160,7 +149,7 @@ def _no_metrics_port_here(argv: Sequence[str] | None = None, environ=None) -> st
 def build_providers(
     config: ClinicConfig,
     *,
-    scrub_policy=None,
+    scrub_policy: Any = None,  # a ScrubPolicy, a Scrubber, or None (no scrubbing)
     extra_span_exporters: Sequence[SpanExporter] = (),
     extra_log_exporters: Sequence[LogRecordExporter] = (),
     extra_metric_readers: Sequence[MetricReader] = (),
@@ -196,12 +185,9 @@ def build_providers(
                     "otel_clinic: OTEL_CLINIC_PROMETHEUS_PORT=%s could not be bound (%s); no metrics server in this "
                     "process. With several workers export OTLP to the Collector instead.", config.prometheus_port, exc,
                 )
-    views = []
-    if scrub_policy is not None and config.scrub_enabled:
-        from otel_clinic.scrubbing import metric_views, scrub_reader
-
-        views = list(metric_views(scrub_policy))
-        readers = [scrub_reader(reader, scrub_policy) for reader in readers]
+    scrubber = scrubber_for(config.scrub_enabled, scrub_policy)
+    views = scrubber.metric_views()
+    readers = [scrubber.wrap_metric_reader(reader) for reader in readers]
     from opentelemetry.sdk.metrics._internal import _get_exemplar_filter
 
     exemplar_filter = config.exemplar_filter
@@ -219,7 +205,13 @@ def build_providers(
         exemplar_filter=_get_exemplar_filter(exemplar_filter),
     )
     drops.bind(meter_provider.get_meter("otel_clinic"))
-    wrap_spans, wrap_logs = _scrub_wrappers(config, scrub_policy, meter_provider.get_meter("otel_clinic.scrubbing"))
+    scrub_meter = meter_provider.get_meter("otel_clinic.scrubbing")
+
+    def wrap_spans(exporter: SpanExporter) -> SpanExporter:
+        return scrubber.wrap_span_exporter(exporter, scrub_meter)
+
+    def wrap_logs(exporter: LogRecordExporter) -> LogRecordExporter:
+        return scrubber.wrap_log_exporter(exporter, scrub_meter)
 
     # --- traces
     tracer_provider = TracerProvider(resource=resource, sampler=build_sampler(config), shutdown_on_exit=False)

@@ -109,11 +109,11 @@ def init_sentry(config: ClinicConfig, scrub_policy: Any = None, **sentry_options
     if config.sentry_scrub:
         import os
 
-        from otel_clinic.scrubbing import ScrubPolicy, sentry_hooks
+        from otel_clinic.scrubbing import ScrubPolicy, scrubber_for
 
         # Sentry events never pass the Collector: scrub them here even when in-process span/log scrubbing is off.
         policy = scrub_policy if scrub_policy is not None else ScrubPolicy.from_env(os.environ)
-        hooks = dict(sentry_hooks(policy))
+        hooks = scrubber_for(True, policy).sentry_hooks()
     user_hooks = {name: sentry_options.pop(name, None) for name in _HOOKS}
     options: dict[str, Any] = {
         "integrations": integrations,

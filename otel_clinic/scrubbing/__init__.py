@@ -27,16 +27,52 @@ In code: ``ScrubPolicy.default().with_detector(name, regex, placeholder)``, ``.w
 ``.with_allowed_keys([...])``, ``.with_hmac_key(b"...")``, ``.without_detectors(...)``.
 """
 
-from otel_clinic.scrubbing.collector import render_collector_processors
-from otel_clinic.scrubbing.exporters import ScrubbingLogExporter, ScrubbingSpanExporter
-from otel_clinic.scrubbing.metrics import metric_views, scrub_metrics_data, scrub_reader
-from otel_clinic.scrubbing.policy import ScrubPolicy, get_active_policy, scrub, set_active_policy
-from otel_clinic.scrubbing.sentry import sentry_hooks
-from otel_clinic.scrubbing.sql import obfuscate_sql
-from otel_clinic.scrubbing.url import scrub_url
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# Loaded on first use (PEP 562): importing a light submodule (logtemplates, used by every log call site) must not
+# load RE2, the engine, the Collector renderer or the OTel exporter types in a process that never scrubs.
+_LAZY = {
+    "render_collector_processors": "collector",
+    "ScrubbingExporter": "exporters",
+    "ScrubbingLogExporter": "exporters",
+    "ScrubbingSpanExporter": "exporters",
+    "metric_views": "metrics",
+    "scrub_metrics_data": "metrics",
+    "scrub_reader": "metrics",
+    "ScrubPolicy": "policy",
+    "get_active_policy": "policy",
+    "scrub": "policy",
+    "set_active_policy": "policy",
+    "NoScrubber": "scrubber",
+    "Scrubber": "scrubber",
+    "scrubber_for": "scrubber",
+    "sentry_hooks": "sentry",
+    "obfuscate_sql": "sql",
+    "scrub_url": "url",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
+    "NoScrubber",
     "ScrubPolicy",
+    "Scrubber",
+    "ScrubbingExporter",
     "ScrubbingLogExporter",
     "ScrubbingSpanExporter",
     "get_active_policy",
@@ -47,6 +83,7 @@ __all__ = [
     "scrub_metrics_data",
     "scrub_reader",
     "scrub_url",
+    "scrubber_for",
     "sentry_hooks",
     "set_active_policy",
 ]

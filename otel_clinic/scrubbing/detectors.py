@@ -64,6 +64,18 @@ def luhn_ok(value: str) -> bool:
     return total % 10 == 0
 
 
+def card_prefix_length(value: str) -> int:
+    """Length of the longest prefix of ``value`` that is a Luhn-valid 13–19 digit card, or 0."""
+    ends = [i + 1 for i, c in enumerate(value) if c.isdigit()]
+    for count in range(min(19, len(ends)), 12, -1):
+        end = ends[count - 1]
+        nxt = value[end : end + 1]
+        # cut only at a group separator or the end, never inside a digit run
+        if (nxt == "" or not nxt.isdigit()) and luhn_ok(value[:end]):
+            return end
+    return 0
+
+
 def ipv4_ok(value: str) -> bool:
     parts = value.split(".")
     if len(parts) != 4 or any(len(p) > 1 and p[0] == "0" for p in parts):
@@ -138,28 +150,37 @@ def preceding(data: bytes, start: int) -> bytes:
 
 def boundary_ok(data: bytes, start: int, end: int, kind: str | None) -> bool:
     """Check the bytes around ``data[start:end]`` (UTF-8); non-ASCII neighbours count as non-word."""
+    return boundary_before_ok(data, start, kind) and _boundary_after_ok(data, end, kind)
+
+
+def boundary_before_ok(data: bytes, start: int, kind: str | None) -> bool:
+    """The half of ``kind`` that concerns the bytes before ``start``."""
     if kind is None:
         return True
     before = preceding(data, start)
-    after = data[end : end + 1]
     if kind == BOUNDARY_START_WORD:
         return not (before.isalnum() or before == b"_")
     if kind == BOUNDARY_START_KEY:
         return not (before.isalnum() or before in (b"_", b".", b"-"))
     if kind == BOUNDARY_DIGIT:
-        if before.isdigit() or after.isdigit():
-            return False
         # "1.2.3.4.5" / "12-123-45-6789": a separator glued to more digits continues the number
-        if before in (b".", b"-") and data[start - 2 : start - 1].isdigit():
-            return False
-        if after in (b".", b"-") and data[end + 1 : end + 2].isdigit():
-            return False
-        return True
+        return not (before.isdigit() or before in (b".", b"-") and data[start - 2 : start - 1].isdigit())
     if kind == BOUNDARY_ALNUM:
-        return not (before.isalnum() or after.isalnum())
+        return not before.isalnum()
     if kind == BOUNDARY_WORD:
-        return not (before.isalnum() or before == b"_" or after.isalnum() or after == b"_")
+        return not (before.isalnum() or before == b"_")
     return True
+
+
+def _boundary_after_ok(data: bytes, end: int, kind: str | None) -> bool:
+    after = data[end : end + 1]
+    if kind == BOUNDARY_DIGIT:
+        return not (after.isdigit() or after in (b".", b"-") and data[end + 1 : end + 2].isdigit())
+    if kind == BOUNDARY_ALNUM:
+        return not after.isalnum()
+    if kind == BOUNDARY_WORD:
+        return not (after.isalnum() or after == b"_")
+    return True  # None, START_WORD, START_KEY: nothing after
 
 
 @dataclass(frozen=True)
@@ -181,6 +202,11 @@ class Detector:
     # How many characters of the matched value to replace; the rest is scanned again (a greedy name match
     # must not swallow the context word of the next identifier: "Jane Roe Medical record number 00000").
     trim: Callable[[str], int] | None = None
+    # When the match is rejected (validator or end boundary), the length of a prefix of the value that is itself a
+    # valid value (0: none), tried when the start boundary holds: a greedy match that ran into the next number.
+    salvage: Callable[[str], int] | None = None
+    # Keyed detectors ("name=…") read key=value text; in source code ("name=self.urlconf_name") they do not apply.
+    in_code: bool = True
 
     @property
     def full_pattern(self) -> str:
@@ -387,6 +413,7 @@ def default_detectors() -> tuple[Detector, ...]:
             "[CARD]",
             boundary=BOUNDARY_ALNUM,
             validator=luhn_ok,
+            salvage=card_prefix_length,  # "4111 1111 1111 1111 2026": keep the card part
         ),
         Detector(
             "phone",
@@ -440,6 +467,7 @@ def keyed_value_detector(sensitive_keys: frozenset[str], *, qualified_keys: bool
         prefix=(r"(?:[A-Za-z0-9]{1,40}[_.-]){0,4}" if qualified_keys else "")
         + rf"(?i:{key_re})" r"""["']?\s{0,3}[:=]\s{0,3}""",
         boundary=BOUNDARY_START_WORD,
+        in_code=False,
     )
 
 
@@ -458,6 +486,7 @@ def exact_key_detector(exact_keys: frozenset[str]) -> Detector:
         # is how tools label a span name, so a bare "name:" is left to the capitalised-name detector).
         prefix=rf"""(?:(?i:{alts})["']?\s{{0,3}}=|(?i:notes?|comments?|clinical[ _-]?notes?)["']?\s{{0,3}}:)\s{{0,3}}""",
         boundary=BOUNDARY_START_KEY,
+        in_code=False,
     )
 
 

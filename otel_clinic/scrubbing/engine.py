@@ -19,7 +19,7 @@ from typing import Any
 
 import re2
 
-from otel_clinic.scrubbing.detectors import Detector, boundary_ok, preceding
+from otel_clinic.scrubbing.detectors import Detector, boundary_before_ok, boundary_ok
 from otel_clinic.scrubbing.freetext import FreeTextFilter, NameFinderLike, looks_like_traceback, scrub_stacktrace
 from otel_clinic.scrubbing.keys import KeyAction, KeyRules
 from otel_clinic.scrubbing.logtemplates import argument_contexts
@@ -38,7 +38,6 @@ _REJECTION_BUDGET = 512  # rejected candidates re-scanned from their next charac
 _CANDIDATE_BUDGET = 1024  # detector candidates examined per value: bounds the worst case CPU
 
 _LARGE_REPEAT = re.compile(r"\{(\d+),\d{3,}\}")
-_KEYED_DETECTORS = frozenset({"keyed_value", "keyed_exact"})
 
 _re2_options = re2.Options()
 _re2_options.log_errors = False  # invalid user patterns become ConfigError, not stderr noise
@@ -110,6 +109,14 @@ class Engine:
         self._cached = functools.lru_cache(maxsize=cache_size)(self._scrub_text_uncached)
         self._attr_memo: dict[tuple[Any, ...], tuple[Any, tuple[str, ...]]] = {}
         self._kept_numbers: set[tuple[str, type, int]] = set()
+        self.errors = 0  # scans that raised and failed closed (see _failed)
+
+    def _failed(self, hits: Counter[str] | None) -> None:
+        """A scan raised: the value was replaced whole (fail closed). ``errors`` counts these per engine, so a
+        test can tell a real verdict from a swallowed failure."""
+        self.errors += 1
+        if hits is not None:
+            hits["scrub_error"] += 1
 
     # ---------------------------------------------------------------- text
 
@@ -117,14 +124,12 @@ class Engine:
         """Scrub one string; detector names of replacements are added to ``hits``."""
         return self._guarded(self._cached if len(text) <= _CACHE_MAX_LEN else self._scrub_text_uncached, text, hits)
 
-    @staticmethod
-    def _guarded(scan: Any, text: str, hits: Counter[str] | None) -> str:
+    def _guarded(self, scan: Any, text: str, hits: Counter[str] | None) -> str:
         """Run one (text -> (out, detector names)) scan; failures fail closed and are counted."""
         try:
             out, found = scan(text)
         except Exception:
-            if hits is not None:
-                hits["scrub_error"] += 1
+            self._failed(hits)
             return REDACTED
         if found and hits is not None:
             hits.update(found)
@@ -198,7 +203,7 @@ class Engine:
             value_b = m.group(self._value_group[idx])
             value = value_b.decode("utf-8", "replace")
             ok = boundary_ok(data, start, end, det.boundary) and (det.validator is None or det.validator(value))
-            if code and det.name in _KEYED_DETECTORS:
+            if code and not det.in_code:
                 ok = False
             replacement: str | None = None
             keep = len(value)
@@ -220,8 +225,8 @@ class Engine:
                     replacement = self._token(det, value)
                 vstart = end - len(value_b)
                 cut = end
-            elif det.name == "card" and not preceding(data, start).isalnum() and (shorter := _shorter_card(value)):
-                # "4111 1111 1111 1111 2026": the greedy match ran into the next number; keep the card part.
+            elif det.salvage is not None and boundary_before_ok(data, start, det.boundary) and (shorter := det.salvage(value)):
+                # The greedy match ran past the value (into the next number): replace the valid prefix.
                 found.append(det.name)
                 vstart = end - len(value_b)
                 replacement = self._token(det, value[:shorter])
@@ -315,8 +320,7 @@ class Engine:
         try:
             return scrub_stacktrace(text, lambda line: self.scrub_text(line, hits), lambda line: self.scrub_code(line, hits))
         except Exception:
-            if hits is not None:
-                hits["scrub_error"] += 1
+            self._failed(hits)
             return REDACTED
 
     def scrub_value(self, value: Any, key: str | None = None, hits: Counter[str] | None = None) -> Any:
@@ -324,8 +328,7 @@ class Engine:
         try:
             return self._walk(value, key, hits, 0, set())
         except Exception:
-            if hits is not None:
-                hits["scrub_error"] += 1
+            self._failed(hits)
             return REDACTED
 
     def scrub_attributes(
@@ -358,8 +361,7 @@ class Engine:
         try:
             return self._keyed(key, value, hits, 0, set(), route)
         except Exception:
-            if hits is not None:
-                hits["scrub_error"] += 1
+            self._failed(hits)
             return REDACTED
 
     def _keyed(self, key: str, value: Any, hits: Counter[str] | None, depth: int, seen: set[int], route: str | None = None) -> Any:
@@ -477,16 +479,3 @@ def _truncate(text: str, max_bytes: int) -> str:
     tail = max(cut.rfind(" ", len(cut) - 128), cut.rfind("\n", len(cut) - 128))
     return cut[:tail] if tail > 0 else cut[: max(0, len(cut) - 32)]
 
-
-def _shorter_card(value: str) -> int:
-    """Length of the longest prefix of ``value`` that is a Luhn-valid 13–19 digit card, or 0."""
-    from otel_clinic.scrubbing.detectors import luhn_ok
-
-    ends = [i + 1 for i, c in enumerate(value) if c.isdigit()]
-    for count in range(min(19, len(ends)), 12, -1):
-        end = ends[count - 1]
-        nxt = value[end : end + 1]
-        # cut only at a group separator or the end, never inside a digit run
-        if (nxt == "" or not nxt.isdigit()) and luhn_ok(value[:end]):
-            return end
-    return 0

@@ -11,7 +11,7 @@ import copy
 import logging
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar, Generic, TypeVar
 
 from opentelemetry.attributes import BoundedAttributes
 from opentelemetry.metrics import Meter
@@ -28,6 +28,7 @@ from otel_clinic.scrubbing.policy import ScrubPolicy
 from otel_clinic.scrubbing.url import scrub_path
 
 _logger = logging.getLogger(__name__)
+T = TypeVar("T")
 _HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT", "_OTHER", "HTTP"})
 
 
@@ -125,44 +126,6 @@ def scrub_span(span: ReadableSpan, policy: ScrubPolicy, hits: Counter[str]) -> R
     )
 
 
-class ScrubbingSpanExporter(SpanExporter):
-    """Wraps a SpanExporter; exports scrubbed copies of the spans."""
-
-    def __init__(self, inner: SpanExporter, policy: ScrubPolicy, meter: Meter | None = None) -> None:
-        self._inner = inner
-        self._policy = policy
-        self._counters = _Counters(meter, "traces")
-
-    @property
-    def inner(self) -> SpanExporter:
-        return self._inner
-
-    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        hits: Counter[str] = Counter()
-        scrubbed: list[ReadableSpan] = []
-        dropped = 0
-        for span in spans:
-            try:
-                scrubbed.append(scrub_span(span, self._policy, hits))
-            except Exception:
-                dropped += 1
-                _logger.debug("otel_clinic: span dropped, scrubbing failed", exc_info=True)
-        self._counters.record(hits, dropped)
-        if not scrubbed:
-            return SpanExportResult.SUCCESS
-        try:
-            return self._inner.export(scrubbed)
-        except Exception:
-            _logger.debug("otel_clinic: span exporter %r failed", type(self._inner).__name__, exc_info=True)
-            return SpanExportResult.FAILURE
-
-    def shutdown(self) -> None:
-        self._inner.shutdown()
-
-    def force_flush(self, timeout_millis: int = 30000) -> bool:
-        return self._inner.force_flush(timeout_millis)
-
-
 def scrub_log_record(record: ReadableLogRecord, policy: ScrubPolicy, hits: Counter[str]) -> ReadableLogRecord:
     original = record.log_record
     body = policy.scrub(original.body, hits) if original.body is not None else None
@@ -192,39 +155,66 @@ def scrub_log_record(record: ReadableLogRecord, policy: ScrubPolicy, hits: Count
     )
 
 
-class ScrubbingLogExporter(LogRecordExporter):
-    """Wraps a LogRecordExporter (OTel SDK 1.45 logs); exports scrubbed copies of the records."""
+class ScrubbingExporter(Generic[T]):
+    """Wraps an exporter of one signal; exports scrubbed copies of its items.
 
-    def __init__(self, inner: LogRecordExporter, policy: ScrubPolicy, meter: Meter | None = None) -> None:
+    A subclass names the signal (for ``clinic.telemetry.dropped{signal}``), the function that scrubs one item and
+    the SDK's result enum of that signal; the behaviour is the same for every signal.
+    """
+
+    signal: ClassVar[str] = ""
+    results: ClassVar[Any] = None  # SpanExportResult / LogRecordExportResult
+
+    def __init__(self, inner: Any, policy: ScrubPolicy, meter: Meter | None = None) -> None:
         self._inner = inner
         self._policy = policy
-        self._counters = _Counters(meter, "logs")
+        self._counters = _Counters(meter, self.signal)
+
+    @staticmethod
+    def scrub_item(item: T, policy: ScrubPolicy, hits: Counter[str]) -> T:
+        raise NotImplementedError
 
     @property
-    def inner(self) -> LogRecordExporter:
+    def inner(self) -> Any:
         return self._inner
 
-    def export(self, batch: Sequence[ReadableLogRecord]) -> LogRecordExportResult:
+    def export(self, items: Sequence[T]) -> Any:
         hits: Counter[str] = Counter()
-        scrubbed: list[ReadableLogRecord] = []
+        scrubbed: list[T] = []
         dropped = 0
-        for record in batch:
+        for item in items:
             try:
-                scrubbed.append(scrub_log_record(record, self._policy, hits))
+                scrubbed.append(self.scrub_item(item, self._policy, hits))
             except Exception:
                 dropped += 1
-                _logger.debug("otel_clinic: log record dropped, scrubbing failed", exc_info=True)
+                _logger.debug("otel_clinic: %s item dropped, scrubbing failed", self.signal, exc_info=True)
         self._counters.record(hits, dropped)
         if not scrubbed:
-            return LogRecordExportResult.SUCCESS
+            return self.results.SUCCESS
         try:
             return self._inner.export(scrubbed)
         except Exception:
-            _logger.debug("otel_clinic: log exporter %r failed", type(self._inner).__name__, exc_info=True)
-            return LogRecordExportResult.FAILURE
+            _logger.debug("otel_clinic: %s exporter %r failed", self.signal, type(self._inner).__name__, exc_info=True)
+            return self.results.FAILURE
 
     def shutdown(self) -> None:
         self._inner.shutdown()
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         return self._inner.force_flush(timeout_millis)
+
+
+class ScrubbingSpanExporter(ScrubbingExporter[ReadableSpan], SpanExporter):
+    """Wraps a SpanExporter; exports scrubbed copies of the spans."""
+
+    signal = "traces"
+    results = SpanExportResult
+    scrub_item = staticmethod(scrub_span)
+
+
+class ScrubbingLogExporter(ScrubbingExporter[ReadableLogRecord], LogRecordExporter):
+    """Wraps a LogRecordExporter (OTel SDK 1.45 logs); exports scrubbed copies of the records."""
+
+    signal = "logs"
+    results = LogRecordExportResult
+    scrub_item = staticmethod(scrub_log_record)

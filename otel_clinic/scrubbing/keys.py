@@ -9,6 +9,8 @@ from __future__ import annotations
 import enum
 import re
 
+from otel_clinic.scrubbing.headers import OTEL_HEADER_PREFIXES, header_kept
+
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _SEPARATORS = re.compile(r"[^A-Za-z0-9]+")
 
@@ -115,18 +117,6 @@ QUERY_KEYS: frozenset[str] = frozenset(
     {"url.query", "url.fragment", "http.query", "http.fragment", "query_string", "querystring"}
 )
 
-_HEADER_PREFIXES = ("http.request.header.", "http.response.header.")
-# Headers whose values describe the transport, not the person (shared with the Sentry hooks).
-HARMLESS_HEADERS = frozenset({
-    "accept", "accept-encoding", "accept-language", "cache-control", "connection", "content-encoding",
-    "content-language", "content-length", "content-type", "host", "if-modified-since", "if-none-match", "origin",
-    "pragma", "retry-after", "server", "traceparent", "tracestate", "baggage", "user-agent", "vary", "via",
-    "x-request-id", "x-correlation-id", "x-forwarded-proto", "x-forwarded-host", "x-forwarded-port", "etag",
-    "last-modified", "expires", "age", "date", "sec-fetch-mode", "sec-fetch-site", "sec-fetch-dest",
-    "upgrade-insecure-requests", "dnt", "sentry-trace",
-})
-
-
 class KeyRules:
     """Classifies keys. Instances are immutable; results are memoised (bounded)."""
 
@@ -192,9 +182,10 @@ class KeyRules:
             return KeyAction.SENSITIVE
         if lowered in KEY_RULE_EXEMPT:
             return KeyAction.TEXT
-        for prefix in _HEADER_PREFIXES:
+        for prefix in OTEL_HEADER_PREFIXES:
             if lowered.startswith(prefix):
-                # Fail closed like the Sentry hooks: an unknown header ("X-Patient: 00135799") is redacted whole.
-                header = lowered[len(prefix):].replace("_", "-")
-                return KeyAction.TEXT if header in HARMLESS_HEADERS else KeyAction.SENSITIVE
+                # A header the operator listed for capture: kept (scanned) when the shared header policy allows it,
+                # else redacted whole ("X-Patient: 00135799").
+                header_ok = header_kept(lowered[len(prefix):], operator_listed=True)
+                return KeyAction.TEXT if header_ok else KeyAction.SENSITIVE
         return KeyAction.SENSITIVE if self.is_sensitive_name(key) else KeyAction.TEXT

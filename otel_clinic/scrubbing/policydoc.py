@@ -16,6 +16,7 @@ import json
 from typing import Any
 
 from otel_clinic.scrubbing import detectors as det
+from otel_clinic.scrubbing import headers
 from otel_clinic.scrubbing import keys
 from otel_clinic.scrubbing.engine import unbounded
 from otel_clinic.scrubbing.policy import ScrubPolicy
@@ -24,6 +25,9 @@ FORMAT = "otel-clinic-policy/1"
 
 _VALIDATORS = {det.luhn_ok: "luhn", det.ipv4_ok: "ipv4", det.ipv6_ok: "ipv6", det.has_digit: "has_digit"}
 _TRIMS = {det.name_length: "name_length"}
+# Hooks the Go engine implements by detector name (not in the document): any other use has no name there.
+_SALVAGES = {("card", det.card_prefix_length)}
+_NOT_IN_CODE = {"keyed_value", "keyed_exact"}
 
 
 def _validator(fn: Any) -> Any:
@@ -55,6 +59,10 @@ def policy_document(policy: ScrubPolicy) -> dict[str, Any]:
         trim = _TRIMS.get(d.trim) if d.trim is not None else None
         if d.trim is not None and trim is None:
             _fail(f"trim of detector {d.name!r}")
+        if d.salvage is not None and (d.name, d.salvage) not in _SALVAGES:
+            _fail(f"salvage of detector {d.name!r}")
+        if not d.in_code and d.name not in _NOT_IN_CODE:
+            _fail(f"in_code=False of detector {d.name!r}")
         detectors.append({
             "name": d.name,
             "prefix": unbounded(d.prefix) if d.prefix else "",
@@ -87,8 +95,8 @@ def policy_document(policy: ScrubPolicy) -> dict[str, Any]:
             "query": sorted(keys.QUERY_KEYS),
             "stacktrace": sorted(keys.STACKTRACE_KEYS),
             "argument": sorted(keys.ARGUMENT_KEYS),
-            "header_prefixes": ["http.request.header.", "http.response.header."],
-            "harmless_headers": sorted(keys.HARMLESS_HEADERS),
+            "header_prefixes": list(headers.OTEL_HEADER_PREFIXES),
+            "harmless_headers": sorted(headers.HARMLESS_HEADERS),
             "plural_exempt": ["tokens"],
         },
         "metric_attribute_keys": sorted(policy.metric_attribute_keys),

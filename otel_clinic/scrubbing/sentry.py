@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable, MutableMapping
 from typing import Any
 
+from otel_clinic.scrubbing.headers import header_kept
 from otel_clinic.scrubbing.logtemplates import record_message, render
 from otel_clinic.scrubbing.policy import ScrubPolicy
 from otel_clinic.scrubbing.sql import obfuscate_sql
@@ -22,9 +23,6 @@ _logger = logging.getLogger(__name__)
 _SAFE_CONTEXTS = frozenset({"runtime", "os", "device", "app", "browser", "gpu", "culture", "cloud_resource"})
 # sentry-python never fills these on a server; when present the application set them, so scrub them.
 _APP_SETTABLE_CONTEXTS = frozenset({"app", "device", "browser"})
-# Request headers kept (scrubbed): they describe the transport. Everything else is dropped, name and value:
-# Host, User-Agent, Referer, Cookie, Authorization, X-Forwarded-For and any custom header are client-controlled.
-_KEEP_HEADERS = frozenset({"content-type", "content-length", "accept", "x-request-id", "traceparent"})
 _ENV_KEEP = frozenset({"SERVER_PORT"})
 
 
@@ -143,8 +141,10 @@ def _scrub_request(request: MutableMapping[str, Any], policy: ScrubPolicy, trans
             request["url"] = policy.scrub_text(scrub_path(path.split("?", 1)[0].split("#", 1)[0]))
     headers = request.get("headers")
     if isinstance(headers, MutableMapping):
+        # The SDK sends every header: only transport headers are kept (scrubbed), the rest dropped, name and value
+        # (Host, User-Agent, Referer, Cookie, Authorization, X-Forwarded-For, custom headers: client-controlled).
         request["headers"] = {
-            k: policy.scrub(v) for k, v in headers.items() if isinstance(k, str) and k.lower() in _KEEP_HEADERS
+            k: policy.scrub(v) for k, v in headers.items() if isinstance(k, str) and header_kept(k, operator_listed=False)
         }
     env = request.get("env")
     if isinstance(env, MutableMapping):
