@@ -26,6 +26,9 @@ need_debian() {
   command -v prometheus >/dev/null && command -v promtool >/dev/null || missing+=(prometheus)
   command -v prometheus-alertmanager >/dev/null && command -v amtool >/dev/null || missing+=(prometheus-alertmanager)
   command -v openssl >/dev/null || missing+=(openssl)
+  # Exporters the agent's infrastructure overlays scrape (tests/collector/test_infra_receivers.py).
+  command -v prometheus-postgres-exporter >/dev/null || missing+=(prometheus-postgres-exporter)
+  command -v prometheus-blackbox-exporter >/dev/null || missing+=(prometheus-blackbox-exporter)
   if (( ${#missing[@]} )); then
     local sudo=""
     [[ $(id -u) -ne 0 ]] && sudo="sudo"

@@ -13,10 +13,13 @@ password reaches postgres_exporter through DATA_SOURCE_PASS_FILE, never a comman
 from __future__ import annotations
 
 import contextlib
+import http.server
 import os
 import secrets
+import ssl
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +29,7 @@ import psycopg
 import pytest
 import redis
 import requests
+import yaml
 
 from tests.ops.opspack import alert_rules, metric_names, rule_files
 from tests.support import promstack
@@ -35,15 +39,17 @@ from tests.support.services import postgres_server, redis_server
 pytestmark = [pytest.mark.e2e, pytest.mark.services]
 
 POSTGRES_EXPORTER = os.environ.get("OTEL_CLINIC_POSTGRES_EXPORTER_BIN", "/usr/bin/prometheus-postgres-exporter")
-OVERLAYS = [COLLECTOR_DIR / f"otelcol-agent-{name}.yaml" for name in ("host", "redis", "postgresql")]
+BLACKBOX_EXPORTER = os.environ.get("OTEL_CLINIC_BLACKBOX_EXPORTER_BIN", "/usr/bin/prometheus-blackbox-exporter")
+OVERLAYS = [COLLECTOR_DIR / f"otelcol-agent-{name}.yaml" for name in ("host", "redis", "postgresql", "certs")]
+CERT_DAYS = 10  # the served certificate's lifetime: inside ClinicTlsCertificateExpiring's 30-day warning
 HOST = "e2e-host"
 
 # Alerts fed by the infrastructure receivers (their other `or` branches read node_exporter/app metrics).
 INFRA_ALERTS = {
     "ClinicHostCpuHigh", "ClinicHostMemoryHigh", "ClinicHostDiskFull", "ClinicDbServerConnectionsHigh",
-    "ClinicDbServerConnectionsNearMax", "ClinicCacheHitRatioLow", "ClinicRedisEvicting",
+    "ClinicDbServerConnectionsNearMax", "ClinicCacheHitRatioLow", "ClinicRedisEvicting", "ClinicTlsCertificateExpiring",
 }
-INFRA_PREFIXES = ("system_", "pg_", "redis_")
+INFRA_PREFIXES = ("system_", "pg_", "redis_", "probe_")
 
 
 @contextlib.contextmanager
@@ -82,6 +88,70 @@ def postgres_exporter(dsn_host_port: str, database: str, user: str, password: st
         log.close()
 
 
+def _wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, needle: str = "") -> None:
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            resp = requests.get(url, timeout=2)
+            if resp.status_code == 200 and needle in resp.text:
+                return
+        except requests.RequestException:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"{url} not up:\n{log.read_text()[-3000:]}")
+        time.sleep(0.2)
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+@contextlib.contextmanager
+def tls_server(days: int) -> Iterator[tuple[str, Path]]:
+    """An HTTPS server on loopback with a fresh self-signed certificate valid for `days`; yields (host:port, cert)."""
+    workdir = Path(tempfile.mkdtemp(prefix="otel-clinic-tls-"))
+    cert, key = workdir / "tls.crt", workdir / "tls.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+                    "-days", str(days), "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True, timeout=60)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"127.0.0.1:{server.server_address[1]}", cert
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@contextlib.contextmanager
+def blackbox_exporter(ca_file: Path) -> Iterator[str]:
+    """blackbox_exporter with our modules (collector/prometheus/blackbox.yml), trusting `ca_file`; yields host:port."""
+    workdir = Path(tempfile.mkdtemp(prefix="otel-clinic-blackbox-"))
+    config = yaml.safe_load((COLLECTOR_DIR / "prometheus" / "blackbox.yml").read_text())
+    config["modules"]["tls_connect"]["tcp"]["tls_config"]["ca_file"] = str(ca_file)
+    (workdir / "blackbox.yml").write_text(yaml.safe_dump(config))
+    port = promstack.free_port()
+    log = open(workdir / "blackbox.log", "wb")
+    proc = subprocess.Popen([BLACKBOX_EXPORTER, f"--config.file={workdir / 'blackbox.yml'}",
+                             f"--web.listen-address=127.0.0.1:{port}"],
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        _wait_http(f"http://127.0.0.1:{port}/metrics", proc, workdir / "blackbox.log")
+        yield f"127.0.0.1:{port}"
+    finally:
+        _stop(proc)
+        log.close()
+
+
 def value_expressions(expr: str) -> list[str]:
     """The measured side of each `or` branch: `A > 0.9 or B > 0.9` -> [A, B]; `X < 0.7 and Y > 0.1` -> [X]."""
     def walk(node) -> list[str]:  # type: ignore[no-untyped-def]
@@ -113,13 +183,17 @@ def infra_prom():  # type: ignore[no-untyped-def]
         postgres_server() as pg,
         redis_server() as rd,
         postgres_exporter(f"127.0.0.1:{pg.port}", pg.database, pg.user, pg.password) as exporter,
+        tls_server(CERT_DAYS) as (tls_target, tls_cert),
+        blackbox_exporter(tls_cert) as blackbox,
         OtlpSink() as sink,
         promstack.prometheus(config, rule_files=rule_files(), remote_write_receiver=True) as prom,
         collector("gateway", gateway_env(sentry_endpoint=sink.base_url, sentry_key=secrets.token_hex(16),
                                          remote_write_url=f"{prom.url}/api/v1/write")) as gateway,
         collector("agent", agent_env([gateway], OTELCOL_INFRA_INTERVAL="1s", OTELCOL_HOST_NAME=HOST,
                                      OTELCOL_REDIS_ENDPOINT=f"127.0.0.1:{rd.port}",
-                                     OTELCOL_POSTGRESQL_EXPORTER_ENDPOINT=exporter),
+                                     OTELCOL_POSTGRESQL_EXPORTER_ENDPOINT=exporter,
+                                     OTELCOL_CERT_PROBE_TARGETS=f"[{tls_target}]", OTELCOL_CERT_PROBE_INTERVAL="1s",
+                                     OTELCOL_BLACKBOX_ENDPOINT=blackbox),
                   extra_configs=OVERLAYS),
     ):
         # Some cache traffic (hits and misses) and a committed transaction, so rates are non-zero.
@@ -135,7 +209,8 @@ def infra_prom():  # type: ignore[no-untyped-def]
             # Two samples of each source (rate() needs them): hits grew, CPU time and commits have a rate.
             if all(prom.query(q) for q in ('count(rate(redis_keyspace_hits_total[10s]) > 0)',
                                            'count(rate(system_cpu_time_seconds_total[10s]))',
-                                           'count(rate(pg_stat_database_xact_commit_total[10s]))')):
+                                           'count(rate(pg_stat_database_xact_commit_total[10s]))',
+                                           'probe_ssl_earliest_cert_expiry')):
                 break
             time.sleep(0.5)
         yield prom
@@ -196,3 +271,10 @@ def test_infrastructure_dashboard_panels_have_data(infra_prom) -> None:  # type:
     assert HOST in values["host__values"].split(",")
     empty = grafana.empty_panels(infra_prom, dashboard, CORE_PANELS["clinic-infrastructure"])
     assert not empty, "panels without data:\n" + "\n".join(empty)
+
+
+def test_certificate_expiry_is_probed_through_the_collector(infra_prom) -> None:  # type: ignore[no-untyped-def]
+    days = infra_prom.query('(min by (job, instance) (probe_ssl_earliest_cert_expiry) - time()) / 86400')
+    assert len(days) == 1 and days[0]["metric"]["job"] == "tls-certificates"
+    assert CERT_DAYS - 1 < float(days[0]["value"][1]) <= CERT_DAYS
+    assert infra_prom.query('probe_success{job="tls-certificates"} == 1'), "the verified handshake must succeed"
