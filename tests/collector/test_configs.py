@@ -28,6 +28,9 @@ COMBINATIONS = {
     **ROLE_CONFIGS,
     "gateway-loki": ("otelcol-gateway.yaml", "otelcol-gateway-loki.yaml"),
     "gateway-tls-loki": ("otelcol-gateway.yaml", "otelcol-gateway-tls.yaml", "otelcol-gateway-loki.yaml"),
+    # The infrastructure overlays (each optional; together here, run for real in test_infra_receivers.py).
+    "agent-infra": ("otelcol-agent.yaml", "otelcol-agent-phi.yaml", "otelcol-agent-host.yaml",
+                    "otelcol-agent-redis.yaml", "otelcol-agent-postgresql.yaml", "otelcol-agent-certs.yaml"),
 }
 
 
