@@ -91,3 +91,13 @@ def test_instrument_twice_is_one_middleware_and_uninstrument_removes_it():
     finally:
         uninstrument_django()
     assert MIDDLEWARE_PATH not in settings.MIDDLEWARE and ClinicDjangoInstrumentor().patches == 0
+
+
+@override_settings(ROOT_URLCONF=URLS)
+def test_opt_in_request_header_capture_still_works(monkeypatch):
+    monkeypatch.setenv("OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SERVER_REQUEST", "x-request-id")
+    with testing.capture() as cap:
+        assert Client().get("/", HTTP_X_REQUEST_ID="req-42").status_code == 200
+        (span,) = _server_spans(cap)
+        assert span.attributes["http.request.header.x_request_id"] == ("req-42",)
+        assert span.end_time is not None and not trace.get_current_span().get_span_context().is_valid

@@ -155,7 +155,8 @@ class ClinicDjangoInstrumentor(BaseInstrumentor):
         ClinicMiddleware.stable_http_only = mode is _StabilityMode.HTTP
         ClinicMiddleware.excluded_prefixes = tuple(config.excluded_paths)
         ClinicMiddleware.server_address = configured_server_address(config)
-        ClinicMiddleware.extra_request_attributes = _opt_in_request_attributes()
+        capture = _opt_in_request_attributes()
+        ClinicMiddleware.extra_request_attributes = staticmethod(capture) if capture is not None else None
         ClinicMiddleware.hooks = DjangoHooks(config)
 
         def reset() -> None:

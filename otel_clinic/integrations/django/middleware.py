@@ -99,7 +99,8 @@ class ClinicMiddleware:
     server_address: str | None = None
     sem_conv_opt_in_mode: Any = None
     stable_http_only = True  # OTEL_SEMCONV_STABILITY_OPT_IN=http: our own collector; else the contrib's, filtered
-    extra_request_attributes: Callable[[Any, Any, dict], None] | None = None  # opt-in header capture etc.
+    # Opt-in header/attribute capture (a staticmethod, set by the instrumentor only when configured).
+    extra_request_attributes: Any = None
 
     def __init__(self, get_response: Callable[[Any], Any]) -> None:
         self.get_response = get_response
@@ -155,8 +156,12 @@ class ClinicMiddleware:
             tracer=self.tracer, span_name=method if method in KNOWN_METHODS else "HTTP",
             start_time=meta.get(START_TIME_KEY), context_carrier=carrier, context_getter=getter, attributes=attributes,
         )
-        if self.extra_request_attributes is not None and span.is_recording():
-            self.extra_request_attributes(span, request, carrier)
+        capture = self.extra_request_attributes
+        if capture is not None and span.is_recording():
+            try:
+                capture(span, request, carrier)
+            except Exception:  # an opt-in capture must not cost the request its span
+                _logger.debug("request attribute capture failed", exc_info=True)
         activation = use_span(span, end_on_exit=True)
         activation.__enter__()
         hooks.request_hook(span, request)
