@@ -2,6 +2,8 @@
 
     import otel_clinic
     otel_clinic.setup()          # once, in manage.py / wsgi.py / asgi.py, before the handler is built
+    otel_clinic.setup(service_name="clinic-api", sentry=otel_clinic.SentryOptions(traces_sample_rate=0.1),
+                      scrubbing=otel_clinic.ScrubbingOptions(extra_keys=["ward"]), prometheus=False)
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from typing import Any
 
 from otel_clinic.config import ClinicConfig, SeverityThresholds
 from otel_clinic.errors import ConfigError
+from otel_clinic.options import HealthOptions, PrometheusOptions, ScrubbingOptions, SentryOptions
 from otel_clinic.semantics.business import (
     monitor_database_query,
     monitor_performance,
@@ -29,7 +32,8 @@ from otel_clinic.tenants import set_tenant
 __version__ = "0.1.0"
 
 __all__ = [
-    "CATEGORIES", "SEVERITIES", "ClinicConfig", "ClinicTelemetry", "ConfigError", "ScrubPolicy", "SeverityThresholds",
+    "CATEGORIES", "SEVERITIES", "ClinicConfig", "ClinicTelemetry", "ConfigError", "HealthOptions", "PrometheusOptions",
+    "ScrubPolicy", "ScrubbingOptions", "SentryOptions", "SeverityThresholds",
     "categorize_error", "classify_severity", "current_release", "get_telemetry", "monitor_database_query",
     "monitor_performance", "post_fork", "worker_exit", "record_appointment_booked", "record_patient_operation",
     "record_prescription_created", "register_error_rule", "scrub", "set_tenant", "setup", "track_deployment", "user_logged_in",

@@ -5,9 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
-import os
 import sys
-from pathlib import Path
 from typing import Sequence
 
 # Modules that contribute sub-commands; each exposes register(subparsers).
@@ -15,53 +13,10 @@ _COMMAND_MODULES = ("otel_clinic.scrubbing.cli", "otel_clinic.health.cli", "otel
 
 
 def _doctor(args: argparse.Namespace) -> int:
-    """Validate the configuration from the environment and print what setup() would build."""
-    from otel_clinic.config import load_config, sdk_disabled
-    from otel_clinic.errors import ConfigError
+    """Validate every setting from the environment and print what setup() would build (otel_clinic.doctor)."""
+    from otel_clinic.doctor import run
 
-    try:
-        if sdk_disabled():
-            print(json.dumps({"sdk_disabled": True, "note": "OTEL_SDK_DISABLED=true: setup() installs nothing"}, indent=2))
-            return 0
-        config = load_config()
-    except ConfigError as exc:
-        print(f"configuration error: {exc}", file=sys.stderr)
-        return 2
-    summary = {
-        "service": f"{config.service_namespace}/{config.service_name}",
-        "release": config.release,
-        "release_source": config.release_source,
-        "environment": config.environment,
-        "exporters": {"traces": config.traces_exporters, "metrics": config.metrics_exporters, "logs": config.logs_exporters},
-        "otlp_protocol": config.otlp_protocol,
-        "otlp_endpoint": config.otlp_endpoint,
-        # where the "file" exporters write (JSON lines), absolute, and whether the default was used
-        "export_dir": {
-            "path": str(Path(config.export_dir).resolve()),
-            "setting": "OTEL_CLINIC_EXPORT_DIR" + ("" if os.environ.get("OTEL_CLINIC_EXPORT_DIR") else " (default: ./telemetry)"),
-            "used_by": [s for s, kinds in (("traces", config.traces_exporters), ("metrics", config.metrics_exporters),
-                                           ("logs", config.logs_exporters)) if "file" in kinds],
-        },
-        "prometheus": {"enabled": config.prometheus_enabled, "port": config.prometheus_port},
-        "sentry": bool(config.sentry_dsn),
-        "scrubbing": config.scrub_enabled,
-        "severity_ms": [config.severity.slow_ms, config.severity.warning_ms, config.severity.critical_ms],
-        "excluded_paths": config.excluded_paths,
-        "retry_buffer": {"items": config.retry_buffer_size, "max_age_s": config.retry_max_age_s},
-        "shutdown_timeout_s": config.shutdown_timeout_s,
-        # who may read details: tokens are never printed, only whether they are set
-        "access": {
-            "health_details": "token" if os.environ.get("OTEL_CLINIC_HEALTH_TOKEN") else
-                              "nobody via env (OTEL_CLINIC_HEALTH_TOKEN unset; Django OTEL_CLINIC_HEALTH may set one)",
-            "metrics_view": {
-                "token": bool(os.environ.get("OTEL_CLINIC_METRICS_TOKEN")),
-                "allowed_networks": [n.strip() for n in os.environ.get("OTEL_CLINIC_METRICS_ALLOWED_NETWORKS", "").split(",")
-                                     if n.strip()],
-            },
-        },
-    }
-    print(json.dumps(summary, indent=2))
-    return 0
+    return run()
 
 
 def _track_deployment(args: argparse.Namespace) -> int:

@@ -17,15 +17,10 @@ from otel_clinic.errors import ConfigError
 from otel_clinic.parsing import SeverityThresholds, parse_bool
 from otel_clinic.parsing import thresholds as parse_thresholds
 from otel_clinic.semantics.release import resolve_environment, resolve_release
-from otel_clinic.settings import (  # noqa: F401  (re-exported: the constants used to live here)
-    DEFAULT_EXCLUDED_PATHS,
-    EXPORTER_CHOICES,
-    LOG_FORMAT_CHOICES,
-    PROTOCOL_CHOICES,
-    SAMPLER_CHOICES,
-)
+from otel_clinic.settings import DEFAULT_EXCLUDED_PATHS
 
-__all__ = ["ClinicConfig", "SeverityThresholds", "load_config", "parse_bool", "parse_thresholds", "sdk_disabled"]
+__all__ = ["DEFAULT_EXCLUDED_PATHS", "ClinicConfig", "SeverityThresholds", "load_config", "parse_bool",
+           "parse_thresholds", "sdk_disabled"]
 
 
 @dataclass(frozen=True)
@@ -46,6 +41,9 @@ class ClinicConfig:
     otlp_protocol: str = "http/protobuf"
     otlp_endpoint: str | None = None
     export_dir: str = "telemetry"
+    # rotation of the file exporter's JSON-lines files (otel_clinic.export_files)
+    export_max_bytes: int = 50 * 1024 * 1024
+    export_backups: int = 5
     prometheus_enabled: bool = False
     prometheus_port: int | None = None
     prometheus_host: str = "127.0.0.1"

@@ -56,21 +56,33 @@ class SentryOptions:
 
 @dataclass(frozen=True)
 class HealthOptions:
-    """Health checks. ``metrics`` publishes the ``clinic.health.*`` observables; the other fields are the
-    health settings (``OTEL_CLINIC_HEALTH_*``), used where the Django ``OTEL_CLINIC_HEALTH`` dict and the
-    environment leave them unset."""
+    """Health checks. ``metrics`` publishes the ``clinic.health.*`` observables; the other fields are the health
+    settings (``OTEL_CLINIC_HEALTH_<FIELD>``, documented in the README's settings table), used where the Django
+    ``OTEL_CLINIC_HEALTH`` dict and the environment leave them unset."""
 
     metrics: bool | None = None
     checks: Iterable[str] | None = None
     critical: Iterable[str] | None = None
-    token: str | None = None
-    allow_loopback: bool | None = None
-    timeout: float | None = None
-    cache_interval: float | None = None
+    databases: Iterable[str] | None = None
+    caches: Iterable[str] | None = None
     redis_url: str | None = None
     broker_url: str | None = None
+    broker_queues: Iterable[str] | None = None
+    broker_worker_ping: bool | None = None
     disk_paths: Iterable[str] | None = None
+    disk_warning: float | None = None
+    disk_critical: float | None = None
+    memory_warning: float | None = None
+    memory_critical: float | None = None
     tls_hosts: Iterable[str] | None = None
+    tls_warning_days: float | None = None
+    tls_critical_days: float | None = None
+    tls_ca_file: str | None = None
+    timeout: float | None = None
+    cache_interval: float | None = None
+    #: prefer ``OTEL_CLINIC_HEALTH_TOKEN`` (secrets belong in env/files, not in code)
+    token: str | None = None
+    allow_loopback: bool | None = None
 
 
 @dataclass(frozen=True)

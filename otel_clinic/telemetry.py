@@ -328,6 +328,8 @@ def setup(
     metrics_exporters: str | Sequence[str] | None = None,
     logs_exporters: str | Sequence[str] | None = None,
     export_dir: str | None = None,
+    export_max_bytes: int | None = None,
+    export_backups: int | None = None,
     metric_export_interval_ms: int | None = None,
     exemplar_filter: Literal["always_off", "always_on", "trace_based"] | None = None,
     sampler: str | None = None,
@@ -379,10 +381,11 @@ def setup(
 
     Flat keywords: ``service_name``/``service_namespace``/``environment``/``release`` (resource and Sentry);
     ``otlp_endpoint``, ``otlp_protocol``, ``{traces,metrics,logs}_exporters`` (``otlp``, ``console``, ``file``,
-    ``none``) and ``export_dir`` (where ``file`` writes); ``sampler``/``sampler_arg``; queue, retry and
-    ``shutdown_timeout_s`` bounds; ``severity``/``route_severity`` latency thresholds (ms), ``excluded_paths``,
-    ``slow_query_ms``, ``server_address``; ``instrument_django``/``instrumentations``; ``log_format``,
-    ``log_level``, ``logs_bridge``; ``tenant_resolver``/``tenant_limit``. Code-only: ``extra_span_exporters``,
+    ``none``), ``export_dir`` (where ``file`` writes) and its rotation (``export_max_bytes``,
+    ``export_backups``); ``sampler``/``sampler_arg``; queue, retry and ``shutdown_timeout_s`` bounds;
+    ``severity``/``route_severity`` latency thresholds (ms), ``excluded_paths``, ``slow_query_ms``,
+    ``server_address``; ``instrument_django``/``instrumentations``; ``log_format``, ``log_level``,
+    ``logs_bridge``; ``tenant_resolver``/``tenant_limit``. Code-only: ``extra_span_exporters``,
     ``extra_log_exporters``, ``extra_metric_readers`` (added next to the configured ones, e.g. in-memory ones in
     tests) and ``log_stream`` (JSON stdout target).
 
@@ -452,7 +455,8 @@ def setup(
 # setup()'s flat keywords: every top-level (not grouped) ClinicConfig keyword of the parameter table.
 _FLAT_KEYWORDS = frozenset({
     "service_name", "service_namespace", "environment", "release", "otlp_endpoint", "otlp_protocol",
-    "traces_exporters", "metrics_exporters", "logs_exporters", "export_dir", "metric_export_interval_ms",
+    "traces_exporters", "metrics_exporters", "logs_exporters", "export_dir", "export_max_bytes", "export_backups",
+    "metric_export_interval_ms",
     "exemplar_filter", "sampler", "sampler_arg", "bsp_max_queue_size", "bsp_max_export_batch_size",
     "bsp_schedule_delay_ms", "blrp_max_queue_size", "retry_buffer_size", "retry_max_age_s", "shutdown_timeout_s",
     "severity", "route_severity", "excluded_paths", "slow_query_ms", "server_address", "instrument_django",
