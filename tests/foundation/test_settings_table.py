@@ -185,3 +185,14 @@ def test_doctor_names_a_bad_variable_of_any_group(clean_env: pytest.MonkeyPatch,
     clean_env.setenv(var, value)
     assert main(["doctor"]) == 2
     assert f"{var}={value!r}" in capsys.readouterr().err
+
+
+def test_code_only_group_fields_reach_their_targets(clean_env: pytest.MonkeyPatch) -> None:
+    from otel_clinic.scrubbing import ScrubPolicy
+
+    policy = ScrubPolicy.default().with_detector("badge", r"BADGE-[0-9]{6}")
+    sentry = SentryOptions(dsn="http://public@127.0.0.1:9/1", sdk_options={"server_name": "options-test"})
+    with testing.capture(scrubbing=ScrubbingOptions(policy=policy), sentry=sentry) as cap:
+        assert cap.handle.scrub_policy is policy
+        assert cap.handle.sentry_client.options["server_name"] == "options-test"
+        assert cap.handle.config.sentry_dsn == "http://public@127.0.0.1:9/1"
