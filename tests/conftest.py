@@ -60,3 +60,25 @@ def example_dir() -> Path:
 @pytest.fixture(scope="session")
 def repo_dir() -> Path:
     return REPO
+
+
+def _reset_otel_globals() -> None:
+    from opentelemetry.test.globals_test import reset_logging_globals, reset_metrics_globals, reset_trace_globals
+
+    reset_trace_globals()
+    reset_metrics_globals()
+    reset_logging_globals()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_otel_globals():
+    """Every test starts and ends with OpenTelemetry's set-once global providers unset (opentelemetry-test-utils),
+    so a test's ``setup()`` installs its own pipeline whatever ran before. Not while a module-scoped fixture keeps a
+    live otel_clinic pipeline (its tests read that pipeline)."""
+    from otel_clinic import _state
+
+    if _state.handle is None:
+        _reset_otel_globals()
+    yield
+    if _state.handle is None:
+        _reset_otel_globals()

@@ -1,6 +1,5 @@
 import json
 
-from otel_clinic import testing
 from otel_clinic.cli import main
 
 
@@ -23,7 +22,6 @@ def test_track_deployment_command_records_the_deployment(monkeypatch, capsys):
     for var in ("OTEL_TRACES_EXPORTER", "OTEL_METRICS_EXPORTER", "OTEL_LOGS_EXPORTER"):
         monkeypatch.setenv(var, "none")
     monkeypatch.setenv("OTEL_CLINIC_LOG_FORMAT", "none")
-    testing.reset_globals()
     try:
         assert main(["track-deployment", "--version", "8.8.8", "--environment", "staging"]) == 0
     finally:
@@ -32,6 +30,5 @@ def test_track_deployment_command_records_the_deployment(monkeypatch, capsys):
         handle = otel_clinic.get_telemetry()
         if handle:
             handle.shutdown()
-        testing.reset_globals()
     out = json.loads(capsys.readouterr().out)
     assert out["version"] == "8.8.8" and out["environment"] == "staging" and out["sentry_errors"] == []

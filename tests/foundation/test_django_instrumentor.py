@@ -64,7 +64,6 @@ def test_excluded_paths_get_no_span_and_no_metric():
 
 @override_settings(ROOT_URLCONF=URLS)
 def test_a_stock_instrumentation_is_taken_over_one_server_span_per_request():
-    testing.reset_globals()
     DjangoInstrumentor().instrument()  # e.g. an earlier opentelemetry-instrument run without our distro
     try:
         with testing.capture() as cap:
@@ -81,7 +80,6 @@ def test_instrument_twice_is_one_middleware_and_uninstrument_removes_it():
     from otel_clinic.config import load_config
     from otel_clinic.integrations.django.instrumentation import instrument_django, uninstrument_django
 
-    testing.reset_globals()
     config = load_config({})
     try:
         instrument_django(config, None)

@@ -27,7 +27,6 @@ def test_setup_is_idempotent_and_returns_the_same_handle():
 
 
 def test_bad_environment_fails_setup_with_the_variable_named(monkeypatch):
-    testing.reset_globals()
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "smoke-signals")
     with pytest.raises(ConfigError, match="OTEL_EXPORTER_OTLP_PROTOCOL"):
         otel_clinic.setup()
@@ -172,7 +171,6 @@ def test_track_deployment_management_command(sentry_api, monkeypatch):
     for var, value in {"SENTRY_URL": url, "SENTRY_AUTH_TOKEN": "t", "SENTRY_ORG": "o", "SENTRY_PROJECT": "p",
                        "OTEL_TRACES_EXPORTER": "none", "OTEL_METRICS_EXPORTER": "none", "OTEL_LOGS_EXPORTER": "none"}.items():
         monkeypatch.setenv(var, value)
-    testing.reset_globals()
     out = StringIO()
     try:
         call_command("track_deployment", "--release", "3.1.0", "--environment", "production", stdout=out)
@@ -180,7 +178,6 @@ def test_track_deployment_management_command(sentry_api, monkeypatch):
         handle = otel_clinic.get_telemetry()
         if handle:
             handle.shutdown()
-        testing.reset_globals()
     assert json.loads(out.getvalue())["sentry_deploy_created"] is True
     assert [r[0] for r in recorded] == ["/api/0/organizations/o/releases/", "/api/0/organizations/o/releases/3.1.0/deploys/"]
 
@@ -242,7 +239,6 @@ def test_prometheus_port_in_use_is_a_warning_not_a_crash(caplog):
 
 
 def test_setup_after_shutdown_says_why_global_spans_are_lost(caplog):
-    testing.reset_globals()
     first = otel_clinic.setup(traces_exporters="none", metrics_exporters="none", logs_exporters="none", log_format="none")
     first.shutdown()
     second = otel_clinic.setup(traces_exporters="none", metrics_exporters="none", logs_exporters="none", log_format="none")
@@ -251,4 +247,3 @@ def test_setup_after_shutdown_says_why_global_spans_are_lost(caplog):
         assert "called again after shutdown()" in caplog.text
     finally:
         second.shutdown()
-        testing.reset_globals()
