@@ -15,7 +15,7 @@ from opentelemetry import metrics, trace
 from opentelemetry._logs import set_logger_provider
 from opentelemetry.sdk.trace import TracerProvider
 
-from otel_clinic import _state
+from otel_clinic import _state, settings
 from otel_clinic.config import ClinicConfig, SeverityThresholds, load_config, sdk_disabled
 from otel_clinic.options import HealthOptions, PrometheusOptions, ScrubbingOptions, SentryOptions
 from otel_clinic.instruments import Instruments, set_instruments
@@ -452,16 +452,8 @@ def setup(
     return handle
 
 
-# setup()'s flat keywords: every top-level (not grouped) ClinicConfig keyword of the parameter table.
-_FLAT_KEYWORDS = frozenset({
-    "service_name", "service_namespace", "environment", "release", "otlp_endpoint", "otlp_protocol",
-    "traces_exporters", "metrics_exporters", "logs_exporters", "export_dir", "export_max_bytes", "export_backups",
-    "metric_export_interval_ms",
-    "exemplar_filter", "sampler", "sampler_arg", "bsp_max_queue_size", "bsp_max_export_batch_size",
-    "bsp_schedule_delay_ms", "blrp_max_queue_size", "retry_buffer_size", "retry_max_age_s", "shutdown_timeout_s",
-    "severity", "route_severity", "excluded_paths", "slow_query_ms", "server_address", "instrument_django",
-    "instrumentations", "log_format", "log_level", "logs_bridge", "tenant_resolver", "tenant_limit",
-})
+# setup()'s flat keywords: the parameter table's top-level keywords (a test checks the signature matches).
+_FLAT_KEYWORDS = frozenset(row.keyword for row in settings.PARAMS if row.keyword and "." not in row.keyword)
 
 
 def _register_observables(config: ClinicConfig, meter) -> None:
