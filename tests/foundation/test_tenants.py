@@ -164,3 +164,29 @@ def test_celery_tasks_carry_the_publishers_tenant():
         assert headers == {}
     finally:
         tenants.end(token)
+
+
+def test_a_real_celery_worker_runs_the_task_under_the_publishers_tenant():
+    from celery import Celery
+    from celery.contrib.testing.worker import start_worker
+
+    from otel_clinic import tenants
+
+    app = Celery("tenant_test", broker="memory://", backend="cache+memory://")
+    app.conf.update(worker_hijack_root_logger=False)
+
+    @app.task(name="tenant_test.probe")
+    def probe():
+        return tenants.current_tenant()
+
+    with testing.capture():
+        with start_worker(app, perform_ping_check=False, pool="solo", loglevel="WARNING", shutdown_timeout=10):
+            token = tenants.begin()
+            try:
+                otel_clinic.set_tenant("org-celery")
+                with_tenant = probe.delay()
+            finally:
+                tenants.end(token)
+            without = probe.delay()
+            assert with_tenant.get(timeout=30) == "org-celery"
+            assert without.get(timeout=30) is None  # the worker thread's previous tenant did not stick
