@@ -8,13 +8,21 @@ what="${1:-all}"
 PY="${PYTHON:-python3}"
 
 need_python() {
+  # Every third-party package (and the build backend) comes from requirements/dev.lock, pinned with hashes:
+  # pip refuses anything whose hash differs. Regenerate after changing pyproject.toml's dependencies with
+  #   pip-compile --generate-hashes --allow-unsafe --extra dev --strip-extras --no-emit-index-url \
+  #     --no-emit-find-links -o requirements/dev.lock pyproject.toml requirements/build.in
+  # (pip-tools, from PyPI). The venv is reused while neither file changed.
   if [[ ! -x .venv/bin/python ]]; then
     "$PY" -m venv .venv
   fi
   local stamp=.venv/.otel-clinic-installed
-  if [[ ! -f "$stamp" || pyproject.toml -nt "$stamp" ]]; then
-    .venv/bin/pip install -q --upgrade pip
-    .venv/bin/pip install -q -e '.[dev]'
+  if [[ ! -f "$stamp" || pyproject.toml -nt "$stamp" || requirements/dev.lock -nt "$stamp" ]]; then
+    .venv/bin/pip install -q --require-hashes -r requirements/dev.lock
+    # Offline: the package itself, its dependencies satisfied from what the lock installed. A dependency
+    # added to pyproject.toml but missing from the lock fails here, by name.
+    .venv/bin/pip install -q --no-index --no-build-isolation -e '.[dev]' \
+      || { echo "bootstrap.sh: requirements/dev.lock does not cover pyproject.toml; regenerate it (see need_python)" >&2; exit 1; }
     touch "$stamp"
   fi
 }
