@@ -114,6 +114,9 @@ def test_agent_daemonset_and_node_local_service(docs: list[dict[str, Any]]) -> N
     mount = next(m for m in c["volumeMounts"] if m["name"] == "queue")["mountPath"]
     assert "emptyDir" in queue and env_of(c)["OTELCOL_STORAGE_DIR"].startswith(mount + "/")
     assert not ds["spec"]["template"]["spec"].get("initContainers")
+    # hostmetrics (otelcol-agent-host.yaml) reads the host through a read-only mount at its root_path.
+    hostfs = next(m for m in c["volumeMounts"] if m["name"] == "hostfs")
+    assert hostfs["readOnly"] is True and env_of(c)["OTELCOL_HOSTMETRICS_ROOT"] == hostfs["mountPath"]
 
 
 def test_configmaps_carry_the_collector_files(docs: list[dict[str, Any]]) -> None:
@@ -121,6 +124,7 @@ def test_configmaps_carry_the_collector_files(docs: list[dict[str, Any]]) -> Non
         "otel-agent-config": {"otelcol-agent.yaml": COLLECTOR / "otelcol-agent.yaml",
                               "otelcol-agent-phi.yaml": COLLECTOR / "otelcol-agent-phi.yaml",
                               "otelcol-agent-tls.yaml": COLLECTOR / "otelcol-agent-tls.yaml",
+                              "otelcol-agent-host.yaml": COLLECTOR / "otelcol-agent-host.yaml",
                               "otelcol-agent-k8s.yaml": BASE / "otelcol-agent-k8s.yaml"},
         "otel-gateway-config": {"otelcol-gateway.yaml": COLLECTOR / "otelcol-gateway.yaml",
                                 "otelcol-agent-phi.yaml": COLLECTOR / "otelcol-agent-phi.yaml",
@@ -211,6 +215,12 @@ def test_collector_accepts_the_configmaps_with_the_manifest_env(docs: list[dict[
                 env[k] = {"status.podIP": "127.0.0.1", "spec.nodeName": "node-1"}[v["fieldRef"]["fieldPath"]]
             else:
                 env[k] = "https://o1.ingest.sentry.invalid/api/1/integration/otlp" if k.endswith("ENDPOINT") else "0" * 32
+        # A hostPath mount point stands for the host path it mounts (hostmetrics checks that root_path exists).
+        pod = find(docs, kind, workload)["spec"]["template"]["spec"]
+        host_paths = {v["name"]: v["hostPath"]["path"] for v in pod["volumes"] if "hostPath" in v}
+        for m in c["volumeMounts"]:
+            if m["name"] in host_paths:
+                env = {k: host_paths[m["name"]] if v == m["mountPath"] else v for k, v in env.items()}
         res = validate(*files, env=env)
         assert res.returncode == 0, f"{workload}: {res.stdout}{res.stderr}"
 
