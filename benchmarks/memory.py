@@ -47,6 +47,7 @@ if {full}:
     import tempfile
     os.environ["CLINIC_SQLITE_PATH"] = tempfile.mktemp()
     os.environ["OTEL_CLINIC_LOG_FORMAT"] = "none"
+    import secrets; os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(50))  # throwaway, per run
     import django; django.setup()
     from django.core.management import call_command; call_command("migrate", verbosity=0)
     out["django"] = rss()

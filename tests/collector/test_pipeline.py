@@ -61,6 +61,10 @@ class Canaries:
                 f"{self._text('date', 'iso')} {self._text('phone', 'context')}")
 
 
+# Traces the gateway's tail sampler has decided (kept or dropped), from its own telemetry.
+TRACES_DECIDED = "otelcol_processor_tail_sampling_global_count_traces_sampled_total"
+
+
 @dataclass
 class Burst:
     canaries: Canaries
@@ -73,6 +77,7 @@ class Burst:
 @pytest.fixture(scope="module")
 def burst(stack) -> Burst:
     canaries = Canaries.generate()
+    decided_before = stack.gateway.self_metrics().get(TRACES_DECIDED, 0.0)
     client = OtlpClient.connect(stack.agent.otlp_grpc, {"service.version": RELEASE})
     tracer = client.tracer_provider.get_tracer("tests.collector")
     meter = client.meter_provider.get_meter("tests.collector")
@@ -127,7 +132,10 @@ def burst(stack) -> Burst:
         timeout=60,
         message="error/critical traces did not all reach the Sentry sink",
     )
-    time.sleep(3)  # let the 10% baseline decisions (same decision_wait) land as well
+    # The 10% baseline: wait until the tail sampler has decided every trace of the burst (kept or dropped).
+    sent = len(normal_ids | error_ids | critical_ids)
+    wait_until(lambda: stack.gateway.self_metrics().get(TRACES_DECIDED, 0.0) - decided_before >= sent, timeout=60,
+               message="the tail sampler did not decide every trace of the burst")
     client.shutdown()
     return Burst(canaries, error_ids, critical_ids, normal_ids, log_ids)
 
@@ -212,10 +220,13 @@ def test_metrics_reach_prometheus_with_promoted_release_and_environment_labels(s
 
 def test_collectors_own_telemetry_is_scraped(stack, burst):
     prom = stack.prometheus
-    accepted = wait_until(
-        lambda: prom.query('sum by (job) (otelcol_receiver_accepted_spans_total)'), timeout=30
-    )
-    jobs = {r["metric"]["job"]: float(r["value"][1]) for r in accepted}
+    def accepted() -> dict[str, float] | None:
+        rows = prom.query('sum by (job) (otelcol_receiver_accepted_spans_total)')
+        jobs = {r["metric"]["job"]: float(r["value"][1]) for r in rows}
+        return jobs if min(jobs.get("otelcol-agent", 0), jobs.get("otelcol-gateway", 0)) >= NORMAL + ERRORS else None
+
+    # Polled until both collectors' scrapes carry the burst (each job is scraped on its own schedule).
+    jobs = wait_until(accepted, timeout=30, message="agent/gateway accepted-span counts not scraped")
     assert jobs.get("otelcol-agent", 0) >= NORMAL + ERRORS
     assert jobs.get("otelcol-gateway", 0) >= NORMAL + ERRORS
     assert prom.query("otelcol_exporter_queue_size")

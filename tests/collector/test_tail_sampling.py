@@ -80,7 +80,11 @@ def test_every_severity_tier_and_errors_are_kept_and_normal_traces_are_not(otelc
         except TimeoutError:
             got = received()
             pytest.fail(f"tiers not kept: {sorted(t for t in TIERS if TIERS[t][3] and not ids[t] <= got)}")
-        time.sleep(3)  # the dropped tiers were decided in the same ticks; give stragglers time to show up
+        # Absence means something only once every trace was decided (kept or dropped) and the kept ones arrived.
+        sent = sum(len(v) for v in ids.values())
+        wait_until(lambda: gateway.self_metrics().get(
+            "otelcol_processor_tail_sampling_global_count_traces_sampled_total", 0.0) >= sent, timeout=30)
+        wait_until(lambda: expected <= received(), timeout=30)
         got = received()
         kept = {tier: len(ids[tier] & got) for tier in TIERS}
         assert kept == {tier: PER_TIER if spec[3] else 0 for tier, spec in TIERS.items()}

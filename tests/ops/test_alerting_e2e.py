@@ -126,7 +126,15 @@ def test_rule_fires_from_scraped_data_and_routes_by_severity(stack) -> None:  # 
         time.sleep(0.5)
     else:
         pytest.fail(f"warning tier never fired in Prometheus: {prom.alerts()}")
-    time.sleep(4)
+
+    def grouped_both_routes(receiver: str) -> bool:
+        return any({a["labels"]["http_route"] for a in p["alerts"]} == {"api/patients/<int:pk>/", "api/appointments/"}
+                   for p in hook.received(receiver) if p["groupLabels"].get("alertname") == "ClinicApiHighLatencyP95")
+
+    # Poll (deadline) for the notifications checked in detail below: every receiver's first group has been sent.
+    hook.wait_for(lambda: all(alerts_in(hook.received(r), "ClinicApiHighErrorRate")
+                              for r in ("pagerduty-critical", "slack-alerts", "email-ops"))
+                  and grouped_both_routes("slack-alerts") and grouped_both_routes("email-ops"), timeout=30)
 
     # Critical error rate: PagerDuty + Slack + email, with the labels the rule and the data give it.
     for receiver in ("pagerduty-critical", "slack-alerts", "email-ops"):
@@ -159,8 +167,11 @@ def test_warning_tier_inhibited_by_critical_of_same_alert(stack) -> None:  # typ
     while not (warning := am.alerts('alertname="ClinicApiHighErrorRate"', 'severity="warning"')):
         assert time.monotonic() < deadline, "warning tier never reached Alertmanager"
         time.sleep(0.5)
-    time.sleep(3)  # several group intervals: a non-inhibited warning would have been sent by now
-    # ...but the warning is suppressed by our inhibit rule and was never notified anywhere.
+    # ...but the warning is suppressed by our inhibit rule (polled: Alertmanager marks it at its next evaluation)
+    # and was never notified anywhere.
+    while warning[0]["status"]["state"] != "suppressed" and time.monotonic() < deadline:
+        time.sleep(0.2)
+        warning = am.alerts('alertname="ClinicApiHighErrorRate"', 'severity="warning"') or warning
     assert warning[0]["status"]["state"] == "suppressed" and warning[0]["status"]["inhibitedBy"]
     notified = {a["labels"]["severity"] for a in alerts_in(hook.received(), "ClinicApiHighErrorRate")}
     assert notified == {"critical"}
@@ -186,8 +197,11 @@ def test_service_down_inhibits_its_symptom_alerts(stack) -> None:  # type: ignor
 
     hook.wait_for(lambda: delivered("pagerduty-critical", "ClinicApiDown", job)
                   and delivered("slack-alerts", "ClinicApiHighLatencyP95", "clinic/other"), timeout=30)
-    time.sleep(3)  # a few more group intervals
+    # Polled until Alertmanager reports the symptom suppressed (deadline), then: it was never delivered.
+    deadline = time.monotonic() + 30
+    while not ((state := am.alerts(f'job="{job}"', 'alertname="ClinicApiHighLatencyP95"'))
+               and state[0]["status"]["state"] == "suppressed") and time.monotonic() < deadline:
+        time.sleep(0.2)
     latency_for_job = [a for a in alerts_in(hook.received(), "ClinicApiHighLatencyP95") if a["labels"]["job"] == job]
     assert latency_for_job == []
-    state = am.alerts(f'job="{job}"', 'alertname="ClinicApiHighLatencyP95"')
     assert state and state[0]["status"]["state"] == "suppressed"

@@ -198,7 +198,12 @@ def test_labels_used_by_rules_and_dashboards_exist_on_real_series(prom) -> None:
 @needs_stack
 @pytest.mark.e2e
 def test_rules_evaluate_without_errors_on_real_data(prom) -> None:  # type: ignore[no-untyped-def]
-    time.sleep(3)  # at least one more evaluation round after the data arrived
+    # At least one more evaluation round of every group after the data arrived (polled, with a deadline).
+    before = {g["name"]: g.get("lastEvaluation") for g in prom.rules()}
+    deadline = time.monotonic() + 30
+    while (stale := [g["name"] for g in prom.rules() if g.get("lastEvaluation") == before.get(g["name"])]):
+        assert time.monotonic() < deadline, f"rule groups not evaluated again within 30 s: {stale}"
+        time.sleep(0.2)
     groups = prom.rules()
     rules = [r for g in groups for r in g["rules"]]
     assert len(rules) == len(list(all_exprs()))
