@@ -9,6 +9,7 @@ the log archive and Sentry; the archive directory is 0750 and the queue director
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
@@ -69,7 +70,7 @@ def pod_env(container: dict[str, Any], secret_data: dict[str, dict[str, str]], p
             value = _expand(item["value"], env)
         elif "fieldRef" in item["valueFrom"]:
             field = item["valueFrom"]["fieldRef"]["fieldPath"]
-            value = {"status.podIP": POD_IP}[field]
+            value = {"status.podIP": POD_IP, "spec.nodeName": "node-1"}[field]
         else:
             ref = item["valueFrom"]["secretKeyRef"]
             value = secret_data[ref["name"]][ref["key"]]
@@ -104,19 +105,23 @@ def sink() -> Iterator[OtlpSink]:
         yield s
 
 
-@pytest.fixture(scope="module")
-def gateway(otelcol_bin: Path, rendered: list[dict[str, Any]], certs: Path, sink: OtlpSink,
-            tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    work = tmp_path_factory.mktemp("gateway-pod")
-    deployment = _find(rendered, "Deployment", "otel-gateway")
-    pod = deployment["spec"]["template"]["spec"]
+@contextlib.contextmanager
+def run_pod(binary: Path, rendered: list[dict[str, Any]], kind: str, name: str, work: Path,
+            secret_data: dict[str, dict[str, str]], secret_files: Path, overrides: dict[str, str],
+            skip_configs: tuple[str, ...] = ()) -> Iterator[Gateway]:
+    """Start the workload's Collector container as the kubelet would: its volumes, env and --config args."""
+    pod = _find(rendered, kind, name)["spec"]["template"]["spec"]
     (container,) = pod["containers"]
     volumes = {v["name"]: v for v in pod["volumes"]}
 
-    # Volumes: the ConfigMap's files, the TLS Secret's items (from dev-ca.sh), emptyDirs as empty directories.
+    # Volumes: the ConfigMap's files, Secret items (from dev-ca.sh), emptyDirs as empty directories, a hostPath
+    # as the host path itself.
     mounts: dict[str, Path] = {}
     for m in container["volumeMounts"]:
         vol, local = volumes[m["name"]], work / m["name"]
+        if "hostPath" in vol:
+            mounts[m["mountPath"]] = Path(vol["hostPath"]["path"])
+            continue
         local.mkdir(mode=0o777)
         os.chmod(local, 0o777)  # emptyDir mount points are world-writable; the Collector must not rely on them
         if "configMap" in vol:
@@ -124,19 +129,12 @@ def gateway(otelcol_bin: Path, rendered: list[dict[str, Any]], certs: Path, sink
             for key, text in cm["data"].items():
                 (local / key).write_text(text)
         elif "secret" in vol:
-            assert vol["secret"]["secretName"] == "otel-gateway-tls"
             for item in vol["secret"]["items"]:
-                (local / item["path"]).write_bytes((certs / item["key"]).read_bytes())
+                (local / item["path"]).write_bytes((secret_files / item["key"]).read_bytes())
         mounts[m["mountPath"]] = local
 
     ports = {p["containerPort"]: free_port() for p in container["ports"]}
-    secret_data = {
-        "otel-gateway-token": {"token": (certs / "token").read_text()},
-        "otel-gateway-sentry": {"endpoint": sink.base_url, "public-key": secrets.token_hex(16)},
-    }
-    env = pod_env(container, secret_data, ports, mounts)
-    # Outbound targets on loopback only (the metrics pipeline is not exercised here).
-    env["PROMETHEUS_REMOTE_WRITE_URL"] = f"http://{LOOPBACK}:{free_port()}/api/v1/write"
+    env = {**pod_env(container, secret_data, ports, mounts), **overrides}
 
     def local_path(path: str) -> str:
         for mount_path, local_dir in mounts.items():
@@ -144,23 +142,24 @@ def gateway(otelcol_bin: Path, rendered: list[dict[str, Any]], certs: Path, sink
                 return str(local_dir) + path[len(mount_path):]
         raise AssertionError(f"{path} is not under a mounted volume")
 
-    argv = [str(otelcol_bin)] + [f"--config={local_path(a.removeprefix('--config='))}" for a in container["args"]]
     assert all(a.startswith("--config=") for a in container["args"]), container["args"]
+    configs = [local_path(a.removeprefix("--config=")) for a in container["args"]]
+    argv = [str(binary)] + [f"--config={c}" for c in configs if Path(c).name not in skip_configs]
     log = work / "collector.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, cwd=work,
                                 env={"PATH": os.environ.get("PATH", ""), **env}, start_new_session=True)
-    gw = Gateway(proc, env["OTELCOL_OTLP_GRPC_ENDPOINT"], env["OTELCOL_OTLP_HTTP_ENDPOINT"],
-                 f"http://{env['OTELCOL_HEALTH_ENDPOINT']}/", mounts, env, log)
+    pod_proc = Gateway(proc, env["OTELCOL_OTLP_GRPC_ENDPOINT"], env["OTELCOL_OTLP_HTTP_ENDPOINT"],
+                       f"http://{env['OTELCOL_HEALTH_ENDPOINT']}/", mounts, env, log)
     try:
         def healthy() -> bool:
-            assert proc.poll() is None, log.read_text()
+            assert proc.poll() is None, log.read_text()[-3000:]
             try:
-                return requests.get(gw.health, timeout=1).status_code == 200
+                return requests.get(pod_proc.health, timeout=1).status_code == 200
             except requests.RequestException:
                 return False
-        wait_until(healthy, 60, 0.1, message="gateway not healthy")
-        yield gw
+        wait_until(healthy, 60, 0.1, message=f"{name} not healthy")
+        yield pod_proc
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGTERM)
@@ -169,6 +168,20 @@ def gateway(otelcol_bin: Path, rendered: list[dict[str, Any]], certs: Path, sink
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
+
+
+@pytest.fixture(scope="module")
+def gateway(otelcol_bin: Path, rendered: list[dict[str, Any]], certs: Path, sink: OtlpSink,
+            tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    secret_data = {
+        "otel-gateway-token": {"token": (certs / "token").read_text()},
+        "otel-gateway-sentry": {"endpoint": sink.base_url, "public-key": secrets.token_hex(16)},
+    }
+    # Outbound targets on loopback only (the metrics pipeline is not exercised here).
+    overrides = {"PROMETHEUS_REMOTE_WRITE_URL": f"http://{LOOPBACK}:{free_port()}/api/v1/write"}
+    with run_pod(otelcol_bin, rendered, "Deployment", "otel-gateway", tmp_path_factory.mktemp("gateway-pod"),
+                 secret_data, certs, overrides) as gw:
+        yield gw
 
 
 def _logs_request(body: str) -> ExportLogsServiceRequest:
@@ -246,3 +259,24 @@ def test_phi_sent_straight_to_the_gateway_is_scrubbed(gateway: Gateway, certs: P
     assert stat.S_IMODE(log_dir.stat().st_mode) == 0o750
     assert stat.S_IMODE(Path(gateway.env["OTELCOL_STORAGE_DIR"]).stat().st_mode) == 0o700
     assert not stat.S_IMODE(archive.stat().st_mode) & 0o002
+
+
+def test_agent_as_deployed_delivers_to_the_gateway_over_verified_tls(
+        otelcol_bin: Path, rendered: list[dict[str, Any]], certs: Path, gateway: Gateway,
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The agent pod's own config (TLS overlay, CA from Secret otel-gateway-ca, server name, token) reaches the
+    gateway: dev-ca.sh's certificate carries the name the agent verifies. Only the DNS resolver overlay is left
+    out (no cluster DNS here): the gateway is given as the static list of otelcol-agent.yaml."""
+    secret_data = {"otel-gateway-token": {"token": (certs / "token").read_text()}}
+    overrides = {"OTELCOL_GATEWAYS": f"[{gateway.grpc}]"}
+    marker = "viaagent" + "".join(secrets.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(12))
+    with run_pod(otelcol_bin, rendered, "DaemonSet", "otel-agent", tmp_path_factory.mktemp("agent-pod"),
+                 secret_data, certs, overrides, skip_configs=("otelcol-agent-k8s.yaml",)) as agent:
+        assert agent.env["OTELCOL_GATEWAY_SERVER_NAME"] != LOOPBACK  # verified by name, not by the dialled IP
+        resp = requests.post(f"http://{agent.http}/v1/logs", data=_logs_request(f"{marker} SSN {SSN}").SerializeToString(),
+                             headers={"Content-Type": "application/x-protobuf"}, timeout=10)
+        assert resp.status_code == 200
+        archive = Path(gateway.env["OTELCOL_LOG_DIR"]) / "logs.jsonl"
+        wait_until(lambda: archive.exists() and marker in archive.read_text(), 30,
+                   message="agent -> gateway delivery failed:\n" + agent.log.read_text()[-2000:])
+    assert SSN not in archive.read_text()
