@@ -110,7 +110,7 @@ class DjangoHooks:
         if span.is_recording():
             span.update_name(f"{state.method} {route}" if route else state.method)
             span_attrs = dict(attrs)
-            del span_attrs["http.request.method"], span_attrs["http.response.status_code"]  # set at start/response
+            del span_attrs["http.request.method"]  # set at the span's start
             span_attrs["clinic.db.query_count"] = state.queries
             if state.queries:
                 span_attrs["clinic.db.duration_ms"] = round(state.db_seconds * 1000, 3)

@@ -24,11 +24,11 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable
 
-from opentelemetry.context import detach
+from opentelemetry.context import attach, detach
 from opentelemetry.instrumentation.propagators import get_global_response_propagator
 from opentelemetry.instrumentation.utils import _start_internal_or_server_span
 from opentelemetry.instrumentation.wsgi import add_response_attributes, wsgi_getter
-from opentelemetry.trace import use_span
+from opentelemetry.trace import Status, StatusCode, set_span_in_context
 
 _logger = logging.getLogger("otel_clinic.django")
 
@@ -162,17 +162,14 @@ class ClinicMiddleware:
                 capture(span, request, carrier)
             except Exception:  # an opt-in capture must not cost the request its span
                 _logger.debug("request attribute capture failed", exc_info=True)
-        activation = use_span(span, end_on_exit=True)
-        activation.__enter__()
+        activation = attach(set_span_in_context(span))  # what use_span() does, without its generator
         hooks.request_hook(span, request)
         return span, token, activation
 
     def _end(self, request: Any, response: Any, span: Any, token: Any, activation: Any, hooks: Any) -> None:
         exception = None
         try:
-            status = int(response.status_code)
-            add_response_attributes(span, f"{status} {getattr(response, 'reason_phrase', '')}", (),
-                                    sem_conv_opt_in_mode=self.sem_conv_opt_in_mode)
+            self._set_status(span, int(response.status_code), getattr(response, "reason_phrase", ""))
             propagator = get_global_response_propagator()
             if propagator:
                 propagator.inject(response)
@@ -189,20 +186,31 @@ class ClinicMiddleware:
                 request._otel_clinic_exception = exc
             from django.http import HttpResponseServerError
 
-            add_response_attributes(span, "500 Internal Server Error", (), sem_conv_opt_in_mode=self.sem_conv_opt_in_mode)
+            self._set_status(span, 500, "Internal Server Error")
             hooks.response_hook(span, request, HttpResponseServerError())
         except Exception:  # nor hide the original exception
             _logger.debug("escaped-exception cleanup failed", exc_info=True)
         finally:
             self._close(span, token, activation, exc)
 
+    def _set_status(self, span: Any, status: int, reason: str) -> None:
+        if self.stable_http_only:
+            # http.response.status_code comes with the response hook's attributes (one set_attributes call);
+            # span status as the contrib sets it for a server span: ERROR for 5xx (and non-HTTP codes).
+            if status < 100 or status >= 500:
+                span.set_status(Status(StatusCode.ERROR))
+        else:
+            add_response_attributes(span, f"{status} {reason}", (), sem_conv_opt_in_mode=self.sem_conv_opt_in_mode)
+
     @staticmethod
     def _close(span: Any, token: Any, activation: Any, exception: BaseException | None) -> None:
+        # use_span(end_on_exit=True)'s exit: deactivate, record an exception (event + ERROR status), end.
+        detach(activation)  # logs (never raises) when reset from another context
         try:
-            if exception is not None:
-                activation.__exit__(type(exception), exception, exception.__traceback__)
-            else:
-                activation.__exit__(None, None, None)
+            if isinstance(exception, Exception) and span.is_recording():
+                span.record_exception(exception)
+                span.set_status(Status(StatusCode.ERROR, f"{type(exception).__name__}: {exception}"))
+            span.end()
         except Exception:
             _logger.debug("could not end the request span", exc_info=True)
         if token is not None:
