@@ -278,3 +278,13 @@ def test_certificate_expiry_is_probed_through_the_collector(infra_prom) -> None:
     assert len(days) == 1 and days[0]["metric"]["job"] == "tls-certificates"
     assert CERT_DAYS - 1 < float(days[0]["value"][1]) <= CERT_DAYS
     assert infra_prom.query('probe_success{job="tls-certificates"} == 1'), "the verified handshake must succeed"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS, ids=lambda p: p.stem)
+def test_each_overlay_is_optional_and_validates_alone(overlay: Path) -> None:
+    """A host without PostgreSQL or Redis composes only the overlays it needs."""
+    from tests.support.collector import validate
+
+    build_collector()
+    result = validate(COLLECTOR_DIR / "otelcol-agent.yaml", COLLECTOR_DIR / "otelcol-agent-phi.yaml", overlay)
+    assert result.returncode == 0, result.stderr[-3000:]
