@@ -149,3 +149,15 @@ def test_the_dropped_counter_is_one_instrument_per_provider_whoever_asks() -> No
     assert point.value == 5 and metric.unit == "{item}"
     other = MeterProvider(metric_readers=[InMemoryMetricReader()]).get_meter("otel_clinic")
     assert dropped_counter(other) is not dropped_counter(scrub_meter)  # per provider, not global
+
+
+def test_setup_fails_on_a_bad_rotation_setting_naming_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import otel_clinic
+    from otel_clinic import testing
+
+    testing.reset_globals()
+    monkeypatch.setenv("OTEL_CLINIC_EXPORT_MAX_BYTES", "fifty megabytes")
+    with pytest.raises(ConfigError, match="OTEL_CLINIC_EXPORT_MAX_BYTES"):
+        otel_clinic.setup(export_dir=str(tmp_path), traces_exporters="file", metrics_exporters="none",
+                          logs_exporters="none")
+    assert otel_clinic.get_telemetry() is None
