@@ -84,10 +84,23 @@ _LABEL_REF = re.compile(r"\{\{\s*\$labels\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 _VALUE_REF = re.compile(r"\{\{\s*(?:printf\s+\"[^\"]*\"\s+)?\$value\b[^}]*\}\}")
 
 
-def render_annotation(text: str, labels: dict[str, str], value: str = "(test)") -> str:
-    """Fill `{{ $labels.x }}` and `{{ $value ... }}` the way Prometheus would, for a synthetic alert.
+_EXTERNAL_REF = re.compile(r"\{\{\s*\$externalLabels\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 
-    Only these two forms occur in our rules; anything else is left as written.
+
+def external_labels(environ: dict[str, str] | None = None) -> dict[str, str]:
+    """The external labels our Prometheus config sets from the environment (collector/prometheus/prometheus.yml)."""
+    env = os.environ if environ is None else environ
+    return {"runbook_base_url": env.get("OTEL_CLINIC_RUNBOOK_BASE_URL", "").rstrip("/")}
+
+
+def render_annotation(text: str, labels: dict[str, str], value: str = "(test)",
+                      externals: dict[str, str] | None = None) -> str:
+    """Fill `{{ $labels.x }}`, `{{ $externalLabels.x }}` and `{{ $value ... }}` the way Prometheus would, for a
+    synthetic alert (`runbook_url` uses OTEL_CLINIC_RUNBOOK_BASE_URL, as the Prometheus config does).
+
+    Only these forms occur in our rules; anything else is left as written.
     """
+    externals = external_labels() if externals is None else externals
     text = _LABEL_REF.sub(lambda m: labels.get(m.group(1), f"<{m.group(1)}>"), text)
+    text = _EXTERNAL_REF.sub(lambda m: externals.get(m.group(1), ""), text)
     return _VALUE_REF.sub(value, text)

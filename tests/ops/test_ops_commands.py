@@ -496,3 +496,14 @@ def test_summary_of_the_real_example_app(tmp_path: Path, capsys: pytest.CaptureF
                                capsys=capsys)
         print(out, file=sys.stderr)
         assert code == 0 and "api/boom/" in out
+
+
+def test_test_alert_runbook_url_uses_the_configured_base_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The rules write runbook_url from Prometheus' external label runbook_base_url, which prometheus.yml fills from
+    # OTEL_CLINIC_RUNBOOK_BASE_URL; a synthetic alert must carry the same link, not the template text.
+    from otel_clinic.ops.rules import find_rule, load_rules, render_annotation, rules_dir
+
+    monkeypatch.setenv("OTEL_CLINIC_RUNBOOK_BASE_URL", "https://runbooks.clinic.example/ops/")
+    (rule,) = find_rule(load_rules(rules_dir()), "ClinicApiDown")
+    url = render_annotation(rule.annotations["runbook_url"], rule.labels)
+    assert url == "https://runbooks.clinic.example/ops/ClinicApiDown.md"
