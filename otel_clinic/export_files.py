@@ -17,12 +17,9 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-from otel_clinic.errors import ConfigError
 
 try:
     import fcntl
@@ -33,40 +30,19 @@ FILE_MODE = 0o640
 DIR_MODE = 0o750
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 DEFAULT_BACKUPS = 5
-MAX_BYTES_ENV = "OTEL_CLINIC_EXPORT_MAX_BYTES"
-BACKUPS_ENV = "OTEL_CLINIC_EXPORT_BACKUPS"
 _FLUSH_AT = 1 << 20  # write a pending batch early once this many characters are waiting
 
 
 @dataclass(frozen=True)
 class Rotation:
+    """Parsed and validated with every other setting (``otel_clinic.settings``: ConfigError naming the variable)."""
+
     max_bytes: int = DEFAULT_MAX_BYTES  # 0: never rotate
     backups: int = DEFAULT_BACKUPS  # 0: a full file is started over
 
     @classmethod
-    def from_settings(cls, config: Any = None, environ: Mapping[str, str] | None = None) -> "Rotation":
-        """From the ClinicConfig fields `export_max_bytes`/`export_backups` when it has them, else from the
-        environment; a bad value raises ConfigError naming the variable."""
-        env = os.environ if environ is None else environ
-        return cls(
-            _setting(config, "export_max_bytes", env, MAX_BYTES_ENV, DEFAULT_MAX_BYTES),
-            _setting(config, "export_backups", env, BACKUPS_ENV, DEFAULT_BACKUPS),
-        )
-
-
-def _setting(config: Any, field: str, env: Mapping[str, str], name: str, default: int) -> int:
-    value: Any = getattr(config, field, None)
-    if value is None:
-        raw = env.get(name, "").strip()
-        if not raw:
-            return default
-        try:
-            value = int(raw.replace("_", ""))
-        except ValueError:
-            raise ConfigError(name, raw, "a whole number >= 0") from None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ConfigError(name, value, "a whole number >= 0")
-    return value
+    def from_config(cls, config: Any) -> "Rotation":
+        return cls(config.export_max_bytes, config.export_backups)
 
 
 def ensure_private_dir(path: Path) -> None:

@@ -257,7 +257,7 @@ def exporter_factory(config: ClinicConfig, kind: str, signal: str) -> Callable[[
         return (lambda: exporter_cls(endpoint=endpoint)) if endpoint else exporter_cls
     module, name = _CONSOLE_EXPORTERS[signal]
     console = getattr(importlib.import_module(module), name)
-    rotation = Rotation.from_settings(config) if kind == "file" else Rotation()  # bad values fail setup()
+    rotation = Rotation.from_config(config)
     return lambda: console(
         out=_stream(config, kind, signal, rotation), formatter=lambda item: item.to_json(indent=None) + "\n"
     )

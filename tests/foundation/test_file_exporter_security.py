@@ -124,14 +124,14 @@ def test_several_processes_rotating_one_file_lose_and_split_no_line(tmp_path: Pa
                                              ("OTEL_CLINIC_EXPORT_BACKUPS", "-1")])
 def test_bad_rotation_settings_are_a_config_error_naming_the_variable(name: str, value: str) -> None:
     with pytest.raises(ConfigError) as info:
-        Rotation.from_settings(None, {name: value})
+        load_config({}, environ={name: value})
     assert info.value.setting == name
 
 
-def test_rotation_settings_from_the_environment_and_their_defaults() -> None:
-    assert Rotation.from_settings(None, {}) == Rotation(50 * 1024 * 1024, 5)
-    assert Rotation.from_settings(None, {"OTEL_CLINIC_EXPORT_MAX_BYTES": "1_000_000",
-                                         "OTEL_CLINIC_EXPORT_BACKUPS": "2"}) == Rotation(1_000_000, 2)
+def test_rotation_comes_from_the_config_with_its_defaults() -> None:
+    assert Rotation.from_config(load_config({}, environ={})) == Rotation(50 * 1024 * 1024, 5)
+    configured = load_config({}, environ={"OTEL_CLINIC_EXPORT_MAX_BYTES": "1000000", "OTEL_CLINIC_EXPORT_BACKUPS": "2"})
+    assert Rotation.from_config(configured) == Rotation(1_000_000, 2)
 
 
 def test_the_dropped_counter_is_one_instrument_per_provider_whoever_asks() -> None:
