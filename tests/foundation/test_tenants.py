@@ -190,3 +190,36 @@ def test_a_real_celery_worker_runs_the_task_under_the_publishers_tenant():
             without = probe.delay()
             assert with_tenant.get(timeout=30) == "org-celery"
             assert without.get(timeout=30) is None  # the worker thread's previous tenant did not stick
+
+
+def test_setup_never_imports_celery_and_a_web_process_connects_on_its_first_tenant(tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(
+        """
+        import json, sys
+        import otel_clinic
+        from otel_clinic import tenants
+        handle = otel_clinic.setup(instrument_django=False, log_format="none", traces_exporters="none",
+                                   metrics_exporters="none", logs_exporters="none", instrumentations="none")
+        imported_by_setup = "celery" in sys.modules
+        from celery.signals import before_task_publish  # the app's task modules import Celery later
+        token = tenants.begin()
+        otel_clinic.set_tenant("org-web")
+        headers = {}
+        before_task_publish.send(sender="clinic.tasks.remind", headers=headers, body=())
+        tenants.end(token)
+        handle.shutdown()
+        print(json.dumps({"imported_by_setup": imported_by_setup, "headers": headers}))
+        """
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "DJANGO_SETTINGS"))}
+    env["OTEL_CLINIC_EXPORT_DIR"] = str(tmp_path)
+    proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result == {"imported_by_setup": False, "headers": {"clinic_tenant": "org-web"}}
