@@ -11,7 +11,10 @@ Where each piece is applied:
   ``clinic.scrub.redactions{detector}`` and ``clinic.telemetry.dropped{signal,reason=scrub_error}``;
 * metrics: ``MeterProvider(views=metric_views(policy))`` keeps only allowlisted attribute keys, and
   ``scrub_reader(reader, policy)`` scans the values of those keys at each collection;
-* Sentry: ``sentry_sdk.init(**sentry_hooks(policy), ...)``;
+* Sentry: ``sentry_sdk.init(**sentry_hooks(policy), ...)``; which request headers Sentry and OTel's header capture may
+  export is one policy (``headers.py``);
+* the pipeline asks one ``Scrubber`` for all of the above (``scrubber_for(enabled, policy)``; ``NoScrubber`` passes
+  everything through when scrubbing is off);
 * Collector: ``otel-clinic collector-config [--output FILE]`` / ``render_collector_processors(policy)``.
 
 Configuration (``ScrubPolicy.from_env``; bad values raise ``ConfigError`` naming the variable):
