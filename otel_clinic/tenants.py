@@ -158,7 +158,14 @@ def resolve(request: Any) -> None:
             pass
         return
     if tenant is not None:
-        set_tenant(tenant)
+        try:
+            set_tenant(tenant)
+        except Exception:  # e.g. an id whose str() fails: counted like a resolver failure
+            _logger.debug("tenant id rejected", exc_info=True)
+            try:
+                get_instruments().tenant_resolver_errors.add(1)
+            except Exception:
+                pass
 
 
 # --- Celery: the publisher's tenant rides along in a task header --------------------------------------------

@@ -49,10 +49,13 @@ class DjangoHooks:
             _logger.debug("request hook failed", exc_info=True)
 
     def before_view(self, request: Any) -> None:
-        state: RequestState | None = getattr(request, STATE_ATTR, None)
-        if state is not None and not state.tenant_resolved:
-            state.tenant_resolved = True
-            tenants.resolve(request)
+        try:
+            state: RequestState | None = getattr(request, STATE_ATTR, None)
+            if state is not None and not state.tenant_resolved:
+                state.tenant_resolved = True
+                tenants.resolve(request)
+        except Exception:  # telemetry must never fail a request
+            _logger.debug("tenant resolution failed", exc_info=True)
 
     def response_hook(self, span: Span, request: Any, response: Any) -> None:
         state: RequestState | None = getattr(request, STATE_ATTR, None)
