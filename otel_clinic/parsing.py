@@ -156,6 +156,13 @@ def http_url(example: str) -> Parser:
     return parse
 
 
+def sentry_url(setting: str, raw: Any) -> str:
+    """The Sentry API base URL carries the release token: https only (http for a loopback host), checked at setup()."""
+    from otel_clinic.integrations.sentry_releases import validate_sentry_url
+
+    return validate_sentry_url(str(raw).strip(), setting)
+
+
 def level(allowed: tuple[str, ...]) -> Parser:
     def parse(setting: str, raw: Any) -> str:
         value = str(raw).strip().upper()

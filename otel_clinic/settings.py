@@ -255,7 +255,7 @@ PARAMS: tuple[Param, ...] = (
           keyword="sentry.org", field="sentry_org", optional=True),
     Param("SENTRY_PROJECT", p.non_empty, None, "sentry", "project slug for `track_deployment`",
           keyword="sentry.project", field="sentry_project", optional=True),
-    Param("SENTRY_URL", p.http_url("https://sentry.io/"), "https://sentry.io/", "sentry", "Sentry API base URL",
+    Param("SENTRY_URL", p.sentry_url, "https://sentry.io/", "sentry", "Sentry API base URL (https; http only for loopback)",
           keyword="sentry.url", field="sentry_url"),
     # --- scrubbing
     Param("OTEL_CLINIC_SCRUB", p.parse_bool, True, "scrubbing", "in-process PHI scrubbing of spans, logs and JSON "

@@ -86,9 +86,12 @@ class HealthSettings:
         if self.tls_critical_days > self.tls_warning_days:
             raise ConfigError(f"{SETTING}['tls_critical_days']", self.tls_critical_days, "<= tls_warning_days")
         if self.checks is not None:
+            from otel_clinic.health.plugins import plugins  # the registry: built-ins plus third-party check_plugin()s
+
+            known = plugins.names()
             for name in self.checks:
-                if name not in BUILTIN_CHECKS:
-                    raise ConfigError(f"{SETTING}['checks']", name, "built-in checks " + ", ".join(BUILTIN_CHECKS))
+                if name not in known:
+                    raise ConfigError(f"{SETTING}['checks']", name, "registered checks " + ", ".join(known))
         if self.redis_urls is not None:
             for key, url in self.redis_urls.items():
                 _check_url(f"{SETTING}['redis_urls'][{key!r}]", url, ("redis", "rediss", "unix"))

@@ -28,11 +28,13 @@ def test_anything_else_is_a_config_error_naming_sentry_url(url: str) -> None:
     assert "s3cr3t" not in str(info.value)
 
 
-def test_track_deployment_with_a_cleartext_remote_sentry_url_fails_naming_the_setting() -> None:
-    with testing.capture(sentry_url="http://sentry.clinic.example/", sentry_auth_token="tok-123",
-                         sentry_org="o", sentry_project="p"):
-        with pytest.raises(ConfigError, match="SENTRY_URL"):
-            otel_clinic.track_deployment("2.0.3", "production")
+def test_a_cleartext_remote_sentry_url_fails_at_setup_and_at_the_api_client() -> None:
+    with pytest.raises(ConfigError, match="sentry_url"):
+        with testing.capture(sentry_url="http://sentry.clinic.example/", sentry_auth_token="tok-123",
+                             sentry_org="o", sentry_project="p"):
+            pass
+    with pytest.raises(ConfigError, match="SENTRY_URL"):
+        SentryReleaseAPI("http://sentry.clinic.example/", "tok-123", "o", "p")
 
 
 class _Server:
@@ -79,3 +81,14 @@ def test_a_redirect_is_not_followed_and_the_token_goes_nowhere_else(code: int) -
     assert status == code  # reported as a failure, not followed
     assert [r["authorization"] for r in sentry.received] == ["Bearer tok-123"]
     assert elsewhere.received == []
+
+
+def test_setup_refuses_a_cleartext_sentry_url_naming_the_setting(monkeypatch) -> None:
+    # Checked when the configuration is loaded, not only when track_deployment first calls the API.
+    from otel_clinic.config import load_config
+    from otel_clinic.errors import ConfigError
+
+    with pytest.raises(ConfigError) as err:
+        load_config(environ={"SENTRY_URL": "http://sentry.clinic.example/"})
+    assert "SENTRY_URL" in str(err.value)
+    assert load_config(environ={"SENTRY_URL": "http://127.0.0.1:9000/"}).sentry_url == "http://127.0.0.1:9000/"

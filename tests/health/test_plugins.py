@@ -13,7 +13,7 @@ from otel_clinic.health.state import configure
 
 
 def test_every_builtin_registers_itself_in_report_order_with_its_default_criticality() -> None:
-    # The settings parser validates `checks` against BUILTIN_CHECKS: the two lists must not drift apart.
+    # BUILTIN_CHECKS (documented defaults) lists exactly the built-ins that register themselves.
     assert plugins.names() == list(BUILTIN_CHECKS)
     assert plugins.default_critical() == frozenset(DEFAULT_CRITICAL)
 
@@ -83,3 +83,21 @@ def test_without_a_list_builtins_keep_their_plugin_default_and_custom_checks_the
     runner = configure({"redis_urls": {"sessions": "redis://127.0.0.1:1/0"}}, environ={}, use_django=False)
     critical = {c.name: runner.is_critical(c) for c in runner.registry.checks()}
     assert critical["redis.sessions"] is True and critical["disk"] is False and critical["billing_api"] is False
+
+
+def test_a_third_party_plugin_can_be_selected_by_name_in_settings() -> None:
+    # `checks` is validated against the registry, not a fixed list of built-ins.
+    from otel_clinic.health.plugins import check_plugin
+
+    with pytest.raises(ConfigError, match="checks"):
+        HealthSettings.load({"checks": ["pharmacy_feed"]}, environ={})
+
+    @check_plugin("pharmacy_feed")
+    def _pharmacy(settings, django_settings):  # type: ignore[no-untyped-def]
+        return [_Probe("pharmacy_feed")]
+
+    try:
+        settings = HealthSettings.load({"checks": ["database", "pharmacy_feed"]}, environ={})
+        assert settings.checks == ("database", "pharmacy_feed")
+    finally:
+        plugins._plugins.pop("pharmacy_feed", None)
