@@ -85,9 +85,12 @@ def finite_number(setting: str, raw: Any) -> float:
     return value
 
 
-def choice(allowed: tuple[str, ...]) -> Parser:
+def choice(allowed: tuple[str, ...], *, upper: bool = False) -> Parser:
+    """One of `allowed`, compared in lower case (upper case for log levels)."""
+
     def parse(setting: str, raw: Any) -> str:
-        value = str(raw).strip().lower()
+        value = str(raw).strip()
+        value = value.upper() if upper else value.lower()
         if value not in allowed:
             raise ConfigError(setting, raw, "one of " + ", ".join(allowed))
         return value
@@ -164,13 +167,7 @@ def sentry_url(setting: str, raw: Any) -> str:
 
 
 def level(allowed: tuple[str, ...]) -> Parser:
-    def parse(setting: str, raw: Any) -> str:
-        value = str(raw).strip().upper()
-        if value not in allowed:
-            raise ConfigError(setting, raw, "one of " + ", ".join(allowed))
-        return value
-
-    return parse
+    return choice(allowed, upper=True)
 
 
 def port(setting: str, raw: Any) -> int | None:

@@ -31,14 +31,20 @@ def add_backend_arguments(parser: argparse.ArgumentParser, *, prometheus: bool =
     parser.add_argument("--timeout", type=float, default=30.0, metavar="S", help="per-request timeout (default 30)")
 
 
-def hours_type(text: str) -> float:
+def positive_number(text: str, option: str = "") -> float:
+    """argparse type: a number > 0; the message names `option` when given (argparse adds the option otherwise)."""
+    subject = f"{option} must be" if option else "expected"
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--hours must be a number, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"{subject} a number, got {text!r}") from None
     if not value > 0:
-        raise argparse.ArgumentTypeError(f"--hours must be > 0, got {text!r}")
+        raise argparse.ArgumentTypeError(f"{option + ' ' if option else ''}must be > 0, got {text!r}")
     return value
+
+
+def hours_type(text: str) -> float:
+    return positive_number(text, "--hours")
 
 
 def time_type(text: str) -> float:

@@ -114,16 +114,6 @@ def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="seconds")
 
 
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {text!r}")
-    return value
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hours", type=common.hours_type, default=24.0, help="window length (default 24)")
     parser.add_argument("--end", type=common.time_type, default=None, metavar="TIME",
@@ -131,11 +121,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", "--output-file", required=True, dest="output", metavar="FILE")
     parser.add_argument("--format", choices=("json", "csv"), default=None, dest="output_format",
                         help="default: from the file extension (.csv), else json")
-    parser.add_argument("--step", type=_positive, default=None, metavar="S",
+    parser.add_argument("--step", type=common.positive_number, default=None, metavar="S",
                         help="seconds between points (default: 60, or finer for windows under 4 h)")
     parser.add_argument("--match", action="append", default=None, metavar="SELECTOR",
                         help=f"series selector of metrics to export, repeatable (default {OWN_METRICS})")
-    parser.add_argument("--chunk-hours", type=_positive, default=6.0, help="time span per query (default 6)")
+    parser.add_argument("--chunk-hours", type=common.positive_number, default=6.0, help="time span per query (default 6)")
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                         help="progress on stderr (default: when more than a few queries)")
     common.add_backend_arguments(parser, alertmanager=False)
