@@ -220,8 +220,13 @@ def test_otlp_http_requires_tls_and_the_right_token(gateway: Gateway, certs: Pat
     assert _post(gateway, certs, None) == 401
     assert _post(gateway, certs, "not-the-token") == 401
     assert _post(gateway, certs, token) == 200
-    # Plaintext on the same port: Go's TLS server answers an HTTP request with 400 and never reads it.
-    assert _post(gateway, certs, token, scheme="http") == 400
+    # Plaintext on the same port: Go's TLS server answers an HTTP request with 400 and closes the connection,
+    # which the client sees as that 400 or, when the close wins the race, as a reset. Never as accepted.
+    try:
+        plaintext: int | None = _post(gateway, certs, token, scheme="http")
+    except requests.RequestException:
+        plaintext = None
+    assert plaintext in (400, None)
 
 
 def test_otlp_grpc_requires_tls_and_the_right_token(gateway: Gateway, certs: Path) -> None:
