@@ -100,9 +100,11 @@ if stack == "plain":
 elif stack.startswith("clinic"):
     import otel_clinic
     # Like plain OTel's: spans go through the batch processor (and our scrubber) to a discarding exporter.
-    extra = [Discard()] if stack == "clinic" else []
+    extra = [] if stack == "clinic-unexported" else [Discard()]
+    # clinic-noscrub: the same pipeline without the in-process PHI scrubber, to show what the scrubber costs.
     otel_clinic.setup(traces_exporters="none", metrics_exporters="none", logs_exporters="none", log_format="none",
-                      instrumentations="none", extra_span_exporters=extra)
+                      instrumentations="none", extra_span_exporters=extra,
+                      scrubbing=False if stack == "clinic-noscrub" else None)
 from django.test import Client
 c = Client()
 for i in range({n}):
@@ -139,13 +141,14 @@ def main() -> None:
     print(f"  scrubbing engine + lexicon + warm memo      {a['engine'] - a['import']:6.1f}   (target <= 10 MB)")
     print(f"  Django + migrate (the app itself)           {b['django'] - b['engine']:6.1f}")
     print(f"  setup() + 300 requests                      {b['setup'] - b['django']:6.1f}")
-    stacks = ("bare", "plain", "clinic", "clinic-unexported")
+    stacks = ("bare", "plain", "clinic", "clinic-unexported", "clinic-noscrub")
     rss = {name: sorted(stack_rss(name, args.requests) for _ in range(args.rounds))[args.rounds // 2] for name in stacks}
     plain_over = rss["plain"] - rss["bare"]
     print(f"\nmax RSS after {args.requests} requests (MB, fresh interpreter each, median of {args.rounds})")
     print(f"  bare Django (no otel_clinic import)   {rss['bare']:6.1f}")
     print(f"  plain OTel                            {rss['plain']:6.1f}   overhead {plain_over:5.1f}")
-    for name, label in (("clinic", "otel_clinic"), ("clinic-unexported", "otel_clinic, nothing exported")):
+    for name, label in (("clinic", "otel_clinic"), ("clinic-unexported", "otel_clinic, nothing exported"),
+                        ("clinic-noscrub", "otel_clinic, scrubbing off")):
         over = rss[name] - rss["bare"]
         print(f"  {label:36s}  {rss[name]:6.1f}   overhead {over:5.1f}   = {over / plain_over:.2f}x plain OTel's"
               + ("   (target <= 1.5x)" if name == "clinic" else ""))
