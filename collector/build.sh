@@ -26,6 +26,12 @@ tools_bin="${OTEL_CLINIC_TOOLS_BIN:-${XDG_CACHE_HOME:-$HOME/.cache}/otel-clinic/
 
 command -v go >/dev/null || { echo "build.sh: the Go toolchain (go) is required" >&2; exit 2; }
 mkdir -p "$build_dir" "$tools_bin"
+# One build at a time per checkout: concurrent builders would rewrite _build/src under each other. A second caller
+# waits here, then finds the binary up to date (the stamp check below).
+if command -v flock >/dev/null; then
+  exec 9>"$build_dir/.build.lock"
+  flock 9
+fi
 
 # The stamp covers the manifest, the builder version and the sources of our own components (processor/): a
 # change to any of them rebuilds (Go's build cache keeps the rebuild to what changed).

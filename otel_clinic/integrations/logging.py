@@ -363,7 +363,11 @@ class LoggingSetup:
         root.setLevel(getattr(logging, config.log_level))
         # Django's loggers (raw paths, the Host header) and warnings (cache keys) are fixed where they are
         # logged, so every handler sees the rewritten record, ours and Django's console handlers alike.
-        self._sources = SourceFilters(scrub_policy if config.scrub_enabled else None)
+        from otel_clinic.scrubbing.scrubber import scrubber_for
+
+        # One decision for every handler: the policy when this process scrubs, else None (NoScrubber's).
+        policy = scrubber_for(config.scrub_enabled, scrub_policy).policy
+        self._sources = SourceFilters(policy)
         self._sources.install()
         if config.logs_bridge:
             # Arguments are data: exported (scrubbed in their template context) only when this process scrubs;
@@ -379,7 +383,7 @@ class LoggingSetup:
             handler.setFormatter(
                 formatter_cls(
                     service=config.service_name, release=config.release, environment=config.environment,
-                    scrub_policy=scrub_policy if config.scrub_enabled else None,
+                    scrub_policy=policy,
                 )
             )
             self.handlers.append(handler)
