@@ -111,7 +111,9 @@ class DjangoHooks:
             attrs[tenants.ATTRIBUTE] = tenant
 
         if span.is_recording():
-            span.update_name(f"{state.method} {route}" if route else state.method)
+            # semconv: an unknown method (``_OTHER``) is named ``HTTP`` (``HTTP {route}``), as the span starts
+            name_method = "HTTP" if state.method == "_OTHER" else state.method
+            span.update_name(f"{name_method} {route}" if route else name_method)
             span_attrs = dict(attrs)
             del span_attrs["http.request.method"]  # set at the span's start
             span_attrs["clinic.db.query_count"] = state.queries

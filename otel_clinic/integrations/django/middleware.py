@@ -13,7 +13,8 @@ but, per request, it:
 * names the span by method until the response (the contrib resolves the URL a second time to name it,
   contrib#2710) and calls our hooks directly;
 * records no contrib metrics (our response hook records ``http.server.request.duration`` with our attributes);
-* ends the span as a 500 when an exception escapes Django entirely (the contrib would leave it open and attached).
+* ends the span as a 500 when an exception escapes Django entirely (the contrib would leave it open and attached);
+  a cancelled request (ASGI client disconnect) as a 499.
 
 ``ClinicDjangoInstrumentor`` configures the class attributes and puts the middleware first in ``MIDDLEWARE``;
 with ``hooks`` unset (after uninstrumentation) an already built handler passes requests straight through.
@@ -21,6 +22,7 @@ with ``hooks`` unset (after uninstrumentation) an already built handler passes r
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any, Callable
 
@@ -184,10 +186,14 @@ class ClinicMiddleware:
         try:
             if getattr(request, "_otel_clinic_exception", None) is None:
                 request._otel_clinic_exception = exc
-            from django.http import HttpResponseServerError
+            from django.http import HttpResponse
 
-            self._set_status(span, 500, "Internal Server Error")
-            hooks.response_hook(span, request, HttpResponseServerError())
+            # A cancelled request (ASGI client disconnect: Django cancels the view) is not a server error: 499
+            # (client closed request), not a critical 5xx that would page someone.
+            status, reason = (499, "Client Closed Request") if isinstance(exc, asyncio.CancelledError) else (
+                500, "Internal Server Error")
+            self._set_status(span, status, reason)
+            hooks.response_hook(span, request, HttpResponse(status=status))
         except Exception:  # nor hide the original exception
             _logger.debug("escaped-exception cleanup failed", exc_info=True)
         finally:
