@@ -1,5 +1,5 @@
-"""Rewrite records at their source: Django's loggers (raw paths, query strings, the Host header) and Python
-warnings (a cache key quoting a patient's name).
+"""Rewrite records at their source: Django's loggers (raw paths, query strings, the Host header), uvicorn's
+access and error loggers, and Python warnings (a cache key quoting a patient's name).
 
 A filter on the logger itself runs before any handler sees the record, so Django's own console handlers and
 runserver's access lines on stderr get the rewritten record too, and ``settings.LOGGING`` applied later keeps
@@ -25,6 +25,9 @@ _DJANGO_LOGGERS = (
     "django.security.TooManyFieldsSent", "django.security.TooManyFilesSent", "django.security.PermissionDenied",
 )
 _WARNINGS_LOGGER = "py.warnings"
+# uvicorn's access lines carry the client address and the raw path with its query string; its error logger quotes
+# exceptions (with tracebacks) that escaped the ASGI app, printed by uvicorn's own stderr handler.
+_UVICORN_ACCESS, _UVICORN_ERROR = "uvicorn.access", "uvicorn.error"
 _HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"})
 
 
@@ -50,6 +53,13 @@ def rewrite_record(record: logging.LogRecord, policy: Any = None) -> logging.Log
     name = record.name
     if name == _WARNINGS_LOGGER:
         record.args = tuple(_scrubbed(a, policy) for a in _as_tuple(record.args))
+        return record
+    if name == _UVICORN_ACCESS:
+        record.args = _uvicorn_access_args(record.args, policy)
+        return record
+    if name == _UVICORN_ERROR:
+        record.args = tuple(_scrubbed(a, policy) for a in _as_tuple(record.args))
+        _scrub_traceback(record, policy)
         return record
     if name == "django.security.DisallowedHost":
         # str(DisallowedHost) quotes the Host header twice; the header is whatever the client sent.
@@ -90,6 +100,32 @@ def _server_args(args: Any, policy: Any) -> tuple[Any, ...]:
         else:
             out.append(_scrubbed(arg, policy))
     return tuple(out)
+
+
+def _uvicorn_access_args(args: Any, policy: Any) -> tuple[Any, ...]:
+    """uvicorn: ``'%s - "%s %s HTTP/%s" %d'`` with client address, method, raw path + query, version, status."""
+    values = _as_tuple(args)
+    if len(values) != 5:
+        return tuple(_scrubbed(a, policy) for a in values)
+    _client, method, path, version, status = values
+    return (
+        SafeArg("-"),  # the client address is personal data; the server span does not record it either
+        SafeArg(method if method in _HTTP_METHODS else "_OTHER"),
+        SafeArg(_route_for_path(str(path))),
+        SafeArg(str(version)[:8]),
+        status if isinstance(status, int) else 0,  # the template formats it with %d
+    )
+
+
+def _scrub_traceback(record: logging.LogRecord, policy: Any) -> None:
+    """Pre-format the traceback, scrubbed: stdlib formatters print ``record.exc_text`` when it is set, so a third
+    party's own handler (uvicorn's stderr) shows the scrubbed text; our formatters scrub ``exc_info`` themselves."""
+    if not record.exc_info or policy is None:
+        return
+    import traceback
+
+    text = "".join(traceback.format_exception(*record.exc_info)).rstrip("\n")
+    record.exc_text = policy.engine.scrub_stacktrace(text)
 
 
 def _route_for_path(raw: str) -> str:
@@ -158,7 +194,7 @@ class SourceFilters:
         self._loggers: list[logging.Logger] = []
 
     def install(self) -> None:
-        for name in (*_DJANGO_LOGGERS, _WARNINGS_LOGGER):
+        for name in (*_DJANGO_LOGGERS, _WARNINGS_LOGGER, _UVICORN_ACCESS, _UVICORN_ERROR):
             logger = logging.getLogger(name)
             if self._filter not in logger.filters:
                 logger.addFilter(self._filter)

@@ -137,6 +137,13 @@ def _drive(client: Client) -> None:
                HTTP_REFERER=f"https://portal.example/?q={C.last}", HTTP_X_FORWARDED_FOR="203.0.113.77")
     # runserver's access line (django.server): the raw request line with its query string
     logging.getLogger("django.server").info('"%s" %s %s', f"GET /echo/?patient={C.last}&dob={C.dob_iso} HTTP/1.1", "200", "12")
+    # uvicorn's access line (client address, raw path + query) and its "Exception in ASGI application" traceback
+    logging.getLogger("uvicorn.access").info('%s - "%s %s HTTP/%s" %d', "203.0.113.77:51234", "GET",
+                                             f"/echo/?patient={C.first2}%20{C.last2}&ssn={C.ssn}", "1.1", 200)
+    try:
+        raise RuntimeError(f"chart lookup failed for {C.first2} {C.last2} dob {C.dob_text}")
+    except RuntimeError:
+        logging.getLogger("uvicorn.error").error("Exception in ASGI application\n", exc_info=True)
 
 
 @pytest.fixture(scope="module")
@@ -150,6 +157,12 @@ def sinks():
     server_handler.setFormatter(ServerFormatter())
     server_logger = logging.getLogger("django.server")
     server_logger.addHandler(server_handler)
+    # uvicorn's own stderr handlers (its LOGGING_CONFIG: plain formatters, not ours)
+    uvicorn_handler = logging.StreamHandler(stderr)
+    uvicorn_handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    uvicorn_loggers = [logging.getLogger("uvicorn.access"), logging.getLogger("uvicorn.error")]
+    for uvicorn_logger in uvicorn_loggers:
+        uvicorn_logger.addHandler(uvicorn_handler)
     real_stderr, sys.stderr = sys.stderr, stderr  # warnings' last-resort output
     try:
         with override_settings(ROOT_URLCONF="tests.scrubbing.freetext_urls", ALLOWED_HOSTS=["clinic.test", "testserver"]):
@@ -173,6 +186,8 @@ def sinks():
     finally:
         sys.stderr = real_stderr
         server_logger.removeHandler(server_handler)
+        for uvicorn_logger in uvicorn_loggers:
+            uvicorn_logger.removeHandler(uvicorn_handler)
         sentry_sdk.get_client().close()
         sentry_sdk.init()
 
