@@ -48,6 +48,53 @@ def test_cancelled_request_is_a_499_not_a_critical_server_error():
         assert not trace.get_current_span().get_span_context().is_valid  # nothing left attached
 
 
+def _raise_404(request):
+    from django.http import Http404
+
+    raise Http404("no chart")
+
+
+def _raise_403(request):
+    from django.core.exceptions import PermissionDenied
+
+    raise PermissionDenied("not yours")
+
+
+def _raise_500(request):
+    raise RuntimeError("chart store down")
+
+
+def _urls():
+    from django.urls import path
+
+    return [path("r404/", _raise_404), path("r403/", _raise_403), path("r500/", _raise_500)]
+
+
+urlpatterns = _urls()
+
+
+@override_settings(ROOT_URLCONF=__name__, DEBUG=False)
+@pytest.mark.parametrize("route, status, category", [("r404/", 404, "not_found"), ("r403/", 403, "authentication")])
+def test_a_4xx_raised_in_a_view_leaves_the_span_status_unset(route, status, category):
+    # HTTP semconv: a server span's status stays unset for 4xx (the client's error); the exception stays an event.
+    with testing.capture() as cap:
+        assert Client(raise_request_exception=False).get(f"/{route}").status_code == status
+        (span,) = _server_spans(cap)
+        assert span.attributes["http.response.status_code"] == status
+        assert span.attributes["error.category"] == category
+        assert span.status.status_code is trace.StatusCode.UNSET
+        assert [e.name for e in span.events] == ["exception"]
+
+
+@override_settings(ROOT_URLCONF=__name__, DEBUG=False)
+def test_a_5xx_from_a_view_exception_is_an_error():
+    with testing.capture() as cap:
+        assert Client(raise_request_exception=False).get("/r500/").status_code == 500
+        (span,) = _server_spans(cap)
+        assert span.status.status_code is trace.StatusCode.ERROR
+        assert "RuntimeError" in span.status.description
+
+
 def test_an_exception_escaping_django_is_still_a_500():
     def broken(request):
         raise RuntimeError("handler500 failed")

@@ -169,9 +169,10 @@ class ClinicMiddleware:
         return span, token, activation
 
     def _end(self, request: Any, response: Any, span: Any, token: Any, activation: Any, hooks: Any) -> None:
-        exception = None
+        exception, status = None, None
         try:
-            self._set_status(span, int(response.status_code), getattr(response, "reason_phrase", ""))
+            status = int(response.status_code)
+            self._set_status(span, status, getattr(response, "reason_phrase", ""))
             propagator = get_global_response_propagator()
             if propagator:
                 propagator.inject(response)
@@ -180,7 +181,7 @@ class ClinicMiddleware:
         except Exception:
             _logger.debug("could not finish the request span", exc_info=True)
         finally:
-            self._close(span, token, activation, exception)
+            self._close(span, token, activation, exception, status)
 
     def _end_escaped(self, request: Any, span: Any, token: Any, activation: Any, hooks: Any, exc: BaseException) -> None:
         try:
@@ -197,7 +198,7 @@ class ClinicMiddleware:
         except Exception:  # nor hide the original exception
             _logger.debug("escaped-exception cleanup failed", exc_info=True)
         finally:
-            self._close(span, token, activation, exc)
+            self._close(span, token, activation, exc, None)
 
     def _set_status(self, span: Any, status: int, reason: str) -> None:
         if self.stable_http_only:
@@ -209,13 +210,17 @@ class ClinicMiddleware:
             add_response_attributes(span, f"{status} {reason}", (), sem_conv_opt_in_mode=self.sem_conv_opt_in_mode)
 
     @staticmethod
-    def _close(span: Any, token: Any, activation: Any, exception: BaseException | None) -> None:
-        # use_span(end_on_exit=True)'s exit: deactivate, record an exception (event + ERROR status), end.
+    def _close(span: Any, token: Any, activation: Any, exception: BaseException | None, status: int | None) -> None:
+        # use_span(end_on_exit=True)'s exit: deactivate, record an exception, end. The ERROR status only when the
+        # server failed (5xx, or the exception escaped Django): HTTP semconv leaves a server span's status unset
+        # for 4xx, so Http404/PermissionDenied raised in a view are events on the span, not server errors (DRF's
+        # handled exceptions and unmatched routes were already unset).
         detach(activation)  # logs (never raises) when reset from another context
         try:
             if isinstance(exception, Exception) and span.is_recording():
                 span.record_exception(exception)
-                span.set_status(Status(StatusCode.ERROR, f"{type(exception).__name__}: {exception}"))
+                if status is None or status >= 500:
+                    span.set_status(Status(StatusCode.ERROR, f"{type(exception).__name__}: {exception}"))
             span.end()
         except Exception:
             _logger.debug("could not end the request span", exc_info=True)
