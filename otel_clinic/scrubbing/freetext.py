@@ -464,7 +464,7 @@ def _safe_number(text: str, start: int, end: int, value: str) -> bool:
 
 # Words (Latin letters, inner apostrophes/hyphens) not glued to code (digits, _, ., /, @), and our [NAME] placeholders.
 _RUN_TOKEN = re.compile(
-    r"\[NAME(?::[0-9a-f]{6,16})?\]|(?<![\w.@/\\-])[^\W\d_]+(?:['’-][^\W\d_]+)*(?![\w@/\\(]|[.:-][\w/])"
+    r"\[NAME(?::[0-9a-f]{6,16})?\]|(?<![\w.@\\-])[^\W\d_]+(?:['’-][^\W\d_]+)*(?![\w@\\(]|[.:-][\w/])"
 )
 _NAME_PARTICLES = frozenset("al el bin ibn abu bint de da di du la le van von der den ter".split())
 _NAME_FLAG = 1  # names.NAME: the lexicon's name bit

@@ -47,8 +47,28 @@ _L = r"[^\W\d_]"  # a letter, any script (the lexicon holds Latin-script names o
 # identifier, path, dotted name, host, e-mail or URL: no word char / . @ / \ - before it, none after it, and not
 # followed by ".x", ":x", "-1", "(", "://". Those shapes are other detectors' business.
 _TOKEN = re.compile(
-    rf"(?<![\w.@/\\\-]){_L}+(?:['’\-]{_L}+)*(?![\w@/\\(]|[.:\-'’][\w/])"
+    rf"(?<![\w.@\\\-]){_L}+(?:['’\-]{_L}+)*(?![\w@\\(]|[.:\-'’][\w/])"
 )
+
+
+
+def _lone_path_segment(toks: list, run: list[int], text: str) -> bool:
+    """One word glued to a '/' on its own ("Europe/Berlin", "/static/Jackson/") is a path or zone segment, not a
+    name. A segment with a space in it is not lone: "/patients/Maria Garcia/" (a two-word run) and
+    "/gate/Oluwaseun Adeyemi/" (the known surname's partner across the space is glued to the other '/')."""
+    if len(run) != 1:
+        return False
+    k = run[0]
+    start, end = toks[k][0], toks[k][1]
+    left, right = text[start - 1:start] == "/", text[end:end + 1] == "/"
+    if not (left or right):
+        return False
+    if right and k > 0 and text[toks[k - 1][1]:start] == " " and text[toks[k - 1][0] - 1:toks[k - 1][0]] == "/":
+        return False
+    if left and k + 1 < len(toks) and text[end:toks[k + 1][0]] == " " and text[toks[k + 1][1]:toks[k + 1][1] + 1] == "/":
+        return False
+    return True
+
 
 # Honorifics: the next name-ish token is a name even if it is a common word ("Dr Page", "Mrs Will").
 _HONORIFICS = frozenset(
@@ -343,7 +363,8 @@ class NameFinder:
             if any(toks[k][3] for k in run):
                 runs.append(run)
 
-        seeds = [any(toks[k][3] and not toks[k][3] & AMB for k in run) or self._indicated(toks, gap, run, text)
+        seeds = [not _lone_path_segment(toks, run, text)
+                 and (any(toks[k][3] and not toks[k][3] & AMB for k in run) or self._indicated(toks, gap, run, text))
                  for run in runs]
         # "OKAFOR, AMARA", "Okafor, Grace", "Baker, Grace": a surname run, a comma, a first-name run.
         for r in range(len(runs) - 1):

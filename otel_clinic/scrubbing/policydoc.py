@@ -141,6 +141,11 @@ def parity_cases(policy: ScrubPolicy, corpus_paths: list[str]) -> list[dict[str,
         ("clinic.note", "lookup Abdulrahman Al-Sayed failed"), ("clinic.note", "WHERE last_name = Al-Sayed, Abdulrahman;"),
         ("clinic.note", "O'Brien, Sorcha"), ("clinic.note", "xiaoling rantainbroun; KAKAKA KAZUMOR"),
         ("clinic.note", "Kubernetes SIGTERM received"), ("clinic.note", "offset-naive and offset-aware datetimes"),
+        # names inside paths in free text (a name run of two words is masked; a lone '/'-glued word is a segment)
+        ("clinic.note", "not found: /api/patients/Jane Doe"), ("clinic.note", "no chart at /patients/Maria Garcia/edit"),
+        ("clinic.note", "Timezone is Europe/Berlin, USE_TZ=True"), ("clinic.note", "see /static/Jackson/ and /home/maria/"),
+        ("clinic.note", "gate refused /en/gate/Quentavius Marlowe-Prizzi"),
+        ("clinic.note", "gate refused /en/gate/Oluwaseun Adeyemi/"), ("clinic.note", "at /x/Garcia Qwzbxly/ now"),
     ]
     for key, value in keyed:
         cases.append({"key": key, "input": value, "expected": policy.scrub_attributes({key: value})[key]})

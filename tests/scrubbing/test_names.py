@@ -356,3 +356,25 @@ def test_default_finder_is_shared_and_thread_safe() -> None:
     for t in threads:
         t.join()
     assert len({id(f) for f in got}) == 1
+
+
+@pytest.mark.parametrize("first, last", [("Jane", "Doe"), ("Maria", "Garcia"), ("Oluwaseun", "Adeyemi"), ("Mei", "Tanaka")])
+def test_a_name_inside_a_path_in_free_text_is_masked(first, last):
+    # An exception quoting request.path_info ("/patients/Maria Garcia/edit"): words glued to '/' are name candidates;
+    # a two-word run is a name wherever it stands.
+    from otel_clinic import scrub
+
+    for text in (f"not found: /api/patients/{first} {last}", f"no chart at /patients/{first} {last}/edit",
+                 f"gate refused /en/gate/{first} {last}/"):
+        out = scrub(text)
+        assert first not in out and last not in out, (text, out)
+        assert "[NAME]" in out
+
+
+@pytest.mark.parametrize("text", ["Timezone is Europe/Berlin, USE_TZ=True", "TIME_ZONE America/Chicago",
+                                  "see /static/Jackson/ and /home/maria/", "GET /api/patients/ HTTP/1.1",
+                                  "/usr/lib/python3.11/site-packages/django/core/handlers/exception.py"])
+def test_a_lone_path_or_zone_segment_is_not_a_name(text):
+    from otel_clinic import scrub
+
+    assert scrub(text) == text

@@ -274,7 +274,7 @@ func findTokens(text string, wide bool) []span {
 	prev := rune(-1)
 	for i := 0; i < len(text); {
 		r, size := utf8.DecodeRuneInString(text[i:])
-		if !isPyLetter(r) || isPyWord(prev) || prev == '.' || prev == '@' || prev == '/' || prev == '\\' || prev == '-' {
+		if !isPyLetter(r) || isPyWord(prev) || prev == '.' || prev == '@' || prev == '\\' || prev == '-' {
 			prev = r
 			i += size
 			continue
@@ -328,7 +328,7 @@ func tokenLookaheadOK(text string, p int, wide bool) bool {
 		return true
 	}
 	c, s := utf8.DecodeRuneInString(text[p:])
-	if isPyWord(c) || c == '@' || c == '/' || c == '\\' || c == '(' {
+	if isPyWord(c) || c == '@' || c == '\\' || c == '(' {
 		return false
 	}
 	seps := ".:-"
@@ -533,6 +533,9 @@ func (n *nameFinder) spansSlow(text string) []span {
 	}
 	seeds := make([]bool, len(runs))
 	for r, run := range runs {
+		if lonePathSegment(toks, run, text) {
+			continue
+		}
 		for _, k := range run {
 			if toks[k].flags != 0 && toks[k].flags&lexAmb == 0 {
 				seeds[r] = true
@@ -615,6 +618,28 @@ func commaPair(toks []tok, a, b []int) bool {
 		return false
 	}
 	return (s.flags&lexLast != 0 || s.flags&lexAmb == 0) && (f.flags&lexFirst != 0 || f.flags&lexAmb == 0)
+}
+
+// lonePathSegment is names.py _lone_path_segment: one word glued to a '/' on its own ("Europe/Berlin",
+// "/static/Jackson/") is a path or zone segment, not a name; a segment with a space in it is not lone.
+func lonePathSegment(toks []tok, run []int, text string) bool {
+	if len(run) != 1 {
+		return false
+	}
+	k := run[0]
+	start, end := toks[k].start, toks[k].end
+	left := start > 0 && text[start-1] == '/'
+	right := end < len(text) && text[end] == '/'
+	if !left && !right {
+		return false
+	}
+	if right && k > 0 && text[toks[k-1].end:start] == " " && toks[k-1].start > 0 && text[toks[k-1].start-1] == '/' {
+		return false
+	}
+	if left && k+1 < len(toks) && text[end:toks[k+1].start] == " " && toks[k+1].end < len(text) && text[toks[k+1].end] == '/' {
+		return false
+	}
+	return true
 }
 
 func indicated(toks []tok, gap func(int) byte, run []int, text string) bool {
