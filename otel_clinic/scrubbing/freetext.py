@@ -462,7 +462,8 @@ def _safe_number(text: str, start: int, end: int, value: str) -> bool:
     return False
 
 
-# Words (Latin letters, inner apostrophes/hyphens) not glued to code (digits, _, ., /, @), and our [NAME] placeholders.
+# Words (Latin letters, inner apostrophes/hyphens) not glued to code (digits, _, ., @), and our [NAME] placeholders;
+# a '/' is a separator (path segments are judged like words, see names._lone_path_segment).
 _RUN_TOKEN = re.compile(
     r"\[NAME(?::[0-9a-f]{6,16})?\]|(?<![\w.@\\-])[^\W\d_]+(?:['’-][^\W\d_]+)*(?![\w@\\(]|[.:-][\w/])"
 )

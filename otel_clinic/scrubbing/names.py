@@ -44,8 +44,9 @@ _PARTICLE, _INITIAL, _HONORIFIC, _CONTEXT, _WEAK, _CRED, _KWORD = 1, 2, 4, 8, 16
 
 _L = r"[^\W\d_]"  # a letter, any script (the lexicon holds Latin-script names only)
 # A word of letters with inner apostrophes/hyphens ("O'Brien", "Jean-Luc", "Peña", "Łukasz"), but not part of an
-# identifier, path, dotted name, host, e-mail or URL: no word char / . @ / \ - before it, none after it, and not
-# followed by ".x", ":x", "-1", "(", "://". Those shapes are other detectors' business.
+# identifier, dotted name, host, e-mail or URL: no word char . @ \ - before it, none after it, and not followed by
+# ".x", ":x", "-1", "(", "://". A '/' separates like a space: path segments are words here, and a lone one is not a
+# name (_lone_path_segment: "Europe/Berlin", "/static/Jackson/").
 _TOKEN = re.compile(
     rf"(?<![\w.@\\\-]){_L}+(?:['’\-]{_L}+)*(?![\w@\\(]|[.:\-'’][\w/])"
 )
