@@ -53,20 +53,24 @@ _TOKEN = re.compile(
 
 
 
-def _lone_path_segment(toks: list, run: list[int], text: str) -> bool:
+def _lone_path_segment(toks: list, gap: Callable[[int], str], run: list[int], text: str) -> bool:
     """One word glued to a '/' on its own ("Europe/Berlin", "/static/Jackson/") is a path or zone segment, not a
-    name. A segment with a space in it is not lone: "/patients/Maria Garcia/" (a two-word run) and
-    "/gate/Oluwaseun Adeyemi/" (the known surname's partner across the space is glued to the other '/')."""
+    name. Not lone when a name or a word in no list stands next to it across a space or comma: the segment holds a
+    name ("/patients/Maria Garcia/", "/gate/Oluwaseun Adeyemi/", "/p/Brurristol, Chukwuemeka/")."""
     if len(run) != 1:
         return False
     k = run[0]
     start, end = toks[k][0], toks[k][1]
-    left, right = text[start - 1:start] == "/", text[end:end + 1] == "/"
-    if not (left or right):
+    if text[start - 1:start] != "/" and text[end:end + 1] != "/":
         return False
-    if right and k > 0 and text[toks[k - 1][1]:start] == " " and text[toks[k - 1][0] - 1:toks[k - 1][0]] == "/":
+
+    def partner(j: int) -> bool:  # a name, or a word in no list (no vocabulary/context bits, not code-shaped)
+        t = toks[j]
+        return bool(t[3]) or (not t[4] and len(t[2]) >= 4 and bool(t[5]))
+
+    if k > 0 and gap(k - 1) in ("s", "c") and partner(k - 1):
         return False
-    if left and k + 1 < len(toks) and text[end:toks[k + 1][0]] == " " and text[toks[k + 1][1]:toks[k + 1][1] + 1] == "/":
+    if k + 1 < len(toks) and gap(k) in ("s", "c") and partner(k + 1):
         return False
     return True
 
@@ -364,7 +368,7 @@ class NameFinder:
             if any(toks[k][3] for k in run):
                 runs.append(run)
 
-        seeds = [not _lone_path_segment(toks, run, text)
+        seeds = [not _lone_path_segment(toks, gap, run, text)
                  and (any(toks[k][3] and not toks[k][3] & AMB for k in run) or self._indicated(toks, gap, run, text))
                  for run in runs]
         # "OKAFOR, AMARA", "Okafor, Grace", "Baker, Grace": a surname run, a comma, a first-name run.

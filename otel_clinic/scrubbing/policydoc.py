@@ -146,6 +146,8 @@ def parity_cases(policy: ScrubPolicy, corpus_paths: list[str]) -> list[dict[str,
         ("clinic.note", "Timezone is Europe/Berlin, USE_TZ=True"), ("clinic.note", "see /static/Jackson/ and /home/maria/"),
         ("clinic.note", "gate refused /en/gate/Quentavius Marlowe-Prizzi"),
         ("clinic.note", "gate refused /en/gate/Oluwaseun Adeyemi/"), ("clinic.note", "at /x/Garcia Qwzbxly/ now"),
+        ("clinic.note", "not found: /api/patients/dimitrios thondzindkunzol"),
+        ("clinic.note", "no chart at /patients/Brurristol, Chukwuemeka/edit"), ("clinic.note", "tz America/Chicago and more"),
     ]
     for key, value in keyed:
         cases.append({"key": key, "input": value, "expected": policy.scrub_attributes({key: value})[key]})

@@ -378,3 +378,19 @@ def test_a_lone_path_or_zone_segment_is_not_a_name(text):
     from otel_clinic import scrub
 
     assert scrub(text) == text
+
+
+@pytest.mark.parametrize("seed", [20261202, 7, 424242, 99991, 31337])
+def test_generated_name_canaries_inside_paths_are_masked(seed):
+    # The audit's name canaries (nine origins, synthetic surnames, "Last, First", lower and upper case) quoted in a
+    # path inside an exception message, at the end of the path, mid-path and before a trailing slash.
+    from otel_clinic import scrub
+    from otel_clinic.canaries import CanarySet
+
+    for canary in CanarySet.generate(["x"], seed=seed).canaries:
+        if not canary.kind.startswith("name"):
+            continue
+        for form in ("not found: /api/patients/{v}", "no chart at /patients/{v}/edit", "gate refused /en/gate/{v}/"):
+            out = scrub(form.format(v=canary.value))
+            words = [w.strip(",;") for w in canary.value.split()]
+            assert not [w for w in words if len(w) > 2 and w in out], (canary.value, out)

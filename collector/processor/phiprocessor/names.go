@@ -533,7 +533,7 @@ func (n *nameFinder) spansSlow(text string) []span {
 	}
 	seeds := make([]bool, len(runs))
 	for r, run := range runs {
-		if lonePathSegment(toks, run, text) {
+		if lonePathSegment(toks, gap, run, text) {
 			continue
 		}
 		for _, k := range run {
@@ -621,22 +621,25 @@ func commaPair(toks []tok, a, b []int) bool {
 }
 
 // lonePathSegment is names.py _lone_path_segment: one word glued to a '/' on its own ("Europe/Berlin",
-// "/static/Jackson/") is a path or zone segment, not a name; a segment with a space in it is not lone.
-func lonePathSegment(toks []tok, run []int, text string) bool {
+// "/static/Jackson/") is a path or zone segment, not a name, unless a name or a word in no list stands next to it
+// across a space or comma.
+func lonePathSegment(toks []tok, gap func(int) byte, run []int, text string) bool {
 	if len(run) != 1 {
 		return false
 	}
 	k := run[0]
 	start, end := toks[k].start, toks[k].end
-	left := start > 0 && text[start-1] == '/'
-	right := end < len(text) && text[end] == '/'
-	if !left && !right {
+	if !(start > 0 && text[start-1] == '/') && !(end < len(text) && text[end] == '/') {
 		return false
 	}
-	if right && k > 0 && text[toks[k-1].end:start] == " " && toks[k-1].start > 0 && text[toks[k-1].start-1] == '/' {
+	partner := func(j int) bool {
+		t := toks[j]
+		return t.flags != 0 || (t.kind == 0 && utf8.RuneCountInString(t.text) >= 4 && t.shape != 0)
+	}
+	if k > 0 && (gap(k-1) == 's' || gap(k-1) == 'c') && partner(k-1) {
 		return false
 	}
-	if left && k+1 < len(toks) && text[end:toks[k+1].start] == " " && toks[k+1].end < len(text) && text[toks[k+1].end] == '/' {
+	if k+1 < len(toks) && (gap(k) == 's' || gap(k) == 'c') && partner(k+1) {
 		return false
 	}
 	return true
