@@ -115,9 +115,14 @@ def test_prometheus_outage_is_buffered_and_delivered_when_it_returns(otelcol_bin
                                                   remote_write_url=f"{proxy.url}/api/v1/write")) as gateway:
                 client = OtlpClient.connect(gateway.otlp_grpc, {"service.version": release})
                 counter = client.meter_provider.get_meter("tests.faults").create_counter("clinic.outage.probe")
-                counter.add(1, {"phase": "before", "run": release})
-                client.meter_provider.force_flush(10_000)
-                wait_until(lambda: prom.query(f'clinic_outage_probe_total{{run="{release}"}}'), timeout=30)
+                def before_seen():
+                    # Precondition, not the behaviour under test: keep sending "before" points until the healthy path
+                    # has delivered one (a first export racing the fresh gateway's start-up timed out twice in CI).
+                    counter.add(1, {"phase": "before", "run": release})
+                    client.meter_provider.force_flush(10_000)
+                    return prom.query(f'clinic_outage_probe_total{{run="{release}"}}')
+
+                wait_until(before_seen, timeout=60, interval=2)
                 proxy.down()
                 outage_started = time.time()
                 accepted = "otelcol_receiver_accepted_metric_points_total"
